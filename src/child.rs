@@ -104,12 +104,7 @@ impl ChildRun {
             Ending::Exited(code) => format!("exited with status {code}"),
             Ending::Killed { signal, .. } => match self.fault {
                 Some(f) if f.signal == signal => {
-                    format!(
-                        "killed by {} ({} at {:#x})",
-                        signal.as_str(),
-                        f.code_name(),
-                        f.addr
-                    )
+                    format!("killed by {} ({} at {:#x})", signal.as_str(), f.code_name(), f.addr)
                 }
                 _ => format!("killed by {}", signal.as_str()),
             },
@@ -136,8 +131,7 @@ pub fn run_in_child(step: impl FnOnce() -> i32) -> ChildRun {
         ForkResult::Child => {
             drop((output_read, fault_read));
             prepare_child(&output_write, &fault_write);
-            let status =
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(step)).unwrap_or(101);
+            let status = std::panic::catch_unwind(std::panic::AssertUnwindSafe(step)).unwrap_or(101);
             flush_stdio();
             // SAFETY: _exit ends only this child; skipping the parent's atexit work is the point.
             unsafe { libc::_exit(status) }
@@ -147,12 +141,7 @@ pub fn run_in_child(step: impl FnOnce() -> i32) -> ChildRun {
             let output = read_all(output_read);
             let ending = reap(child);
             let fault = read_fault(fault_read);
-            ChildRun {
-                pid: child.as_raw(),
-                ending,
-                fault,
-                output,
-            }
+            ChildRun { pid: child.as_raw(), ending, fault, output }
         }
     }
 }
@@ -197,11 +186,7 @@ fn install_fault_handler(signo: i32) {
 fn install_alternate_stack() {
     const SIZE: usize = 64 * 1024;
     let stack: &'static mut [u8] = Box::leak(vec![0u8; SIZE].into_boxed_slice());
-    let alt = libc::stack_t {
-        ss_sp: stack.as_mut_ptr().cast(),
-        ss_flags: 0,
-        ss_size: SIZE,
-    };
+    let alt = libc::stack_t { ss_sp: stack.as_mut_ptr().cast(), ss_flags: 0, ss_size: SIZE };
     // SAFETY: the stack lives for the rest of the child's life (leaked).
     unsafe { libc::sigaltstack(&alt, std::ptr::null_mut()) };
 }
@@ -209,21 +194,13 @@ fn install_alternate_stack() {
 /// The signal handler: write (signal, si_code, si_addr) to the pipe, then die
 /// of the same signal with its default action so the parent sees the real
 /// ending. Only async-signal-safe calls are allowed here: no allocation, no locks.
-extern "C" fn report_fault(
-    signo: libc::c_int,
-    info: *mut libc::siginfo_t,
-    _context: *mut libc::c_void,
-) {
+extern "C" fn report_fault(signo: libc::c_int, info: *mut libc::siginfo_t, _context: *mut libc::c_void) {
     // SAFETY: the kernel passes a valid siginfo_t to an SA_SIGINFO handler.
     let (code, addr) = unsafe { ((*info).si_code, (*info).si_addr() as usize) };
     let record: [i64; 3] = [signo as i64, code as i64, addr as i64];
     // SAFETY: write, signal and raise are async-signal-safe (signal-safety(7)).
     unsafe {
-        libc::write(
-            FAULT_PIPE.load(Ordering::SeqCst),
-            record.as_ptr().cast(),
-            size_of_val(&record),
-        );
+        libc::write(FAULT_PIPE.load(Ordering::SeqCst), record.as_ptr().cast(), size_of_val(&record));
         libc::signal(signo, libc::SIG_DFL);
         // The signal stays blocked until the handler returns; then it kills us.
         libc::raise(signo);
@@ -241,10 +218,7 @@ fn reap(child: Pid) -> Ending {
         match waitpid(child, None) {
             Ok(WaitStatus::Exited(_, code)) => return Ending::Exited(code),
             Ok(WaitStatus::Signaled(_, signal, core_dumped)) => {
-                return Ending::Killed {
-                    signal,
-                    core_dumped,
-                };
+                return Ending::Killed { signal, core_dumped };
             }
             Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
             Err(e) => panic!("waitpid({child}) failed: {e}"),
@@ -259,11 +233,7 @@ fn read_fault(fd: OwnedFd) -> Option<Fault> {
     let mut file = unsafe { std::fs::File::from_raw_fd(std::os::fd::IntoRawFd::into_raw_fd(fd)) };
     file.read_exact(&mut raw).ok()?;
     let field = |i: usize| i64::from_ne_bytes(raw[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
-    Some(Fault {
-        signal: Signal::try_from(field(0) as i32).ok()?,
-        code: field(1) as i32,
-        addr: field(2) as usize,
-    })
+    Some(Fault { signal: Signal::try_from(field(0) as i32).ok()?, code: field(1) as i32, addr: field(2) as usize })
 }
 
 // The tests of this module fork, so they live in tests/child_runner.rs, a test

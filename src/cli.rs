@@ -68,10 +68,7 @@ mod tests {
         assert_eq!(parse(args(&[])), Ok(Options { pause: false }));
         assert_eq!(parse(args(&["--pause"])), Ok(Options { pause: true }));
         assert_eq!(parse(args(&["--pause", "-h"])), Err(ArgsError::Help));
-        assert_eq!(
-            parse(args(&["--paws"])),
-            Err(ArgsError::Unknown("--paws".into()))
-        );
+        assert_eq!(parse(args(&["--paws"])), Err(ArgsError::Unknown("--paws".into())));
         assert_eq!(parse(args(&["100"])), Err(ArgsError::Unknown("100".into())));
     }
 }

@@ -142,10 +142,7 @@ impl std::error::Error for ParseError {}
 
 /// Parse one line of `/proc/PID/maps`.
 pub fn parse_line(line: &str) -> Result<Region, ParseError> {
-    let fail = |reason| ParseError {
-        line: line.to_string(),
-        reason,
-    };
+    let fail = |reason| ParseError { line: line.to_string(), reason };
     // The first five columns never contain spaces; the path is everything after
     // them (it may contain spaces itself), with the alignment padding removed.
     let mut rest = line.trim_end_matches('\n');
@@ -172,21 +169,11 @@ pub fn parse_line(line: &str) -> Result<Region, ParseError> {
     }
     let perms = parse_perms(perms).ok_or(fail("permissions are not like rwxp"))?;
     let offset = u64::from_str_radix(offset, 16).map_err(|_| fail("offset is not hex"))?;
-    let (major, minor) = device
-        .split_once(':')
-        .ok_or(fail("device is not major:minor"))?;
+    let (major, minor) = device.split_once(':').ok_or(fail("device is not major:minor"))?;
     let major = u32::from_str_radix(major, 16).map_err(|_| fail("device major is not hex"))?;
     let minor = u32::from_str_radix(minor, 16).map_err(|_| fail("device minor is not hex"))?;
     let inode = inode.parse().map_err(|_| fail("inode is not a number"))?;
-    Ok(Region {
-        start,
-        end,
-        perms,
-        offset,
-        device: (major, minor),
-        inode,
-        backing: parse_backing(path),
-    })
+    Ok(Region { start, end, perms, offset, device: (major, minor), inode, backing: parse_backing(path) })
 }
 
 fn parse_perms(text: &str) -> Option<Perms> {
@@ -230,14 +217,8 @@ fn parse_backing(path: &str) -> Backing {
         };
     }
     match path.strip_suffix(" (deleted)") {
-        Some(path) => Backing::File {
-            path: path.to_string(),
-            deleted: true,
-        },
-        None => Backing::File {
-            path: path.to_string(),
-            deleted: false,
-        },
+        Some(path) => Backing::File { path: path.to_string(), deleted: true },
+        None => Backing::File { path: path.to_string(), deleted: false },
     }
 }
 
@@ -264,11 +245,7 @@ impl Snapshot {
     }
 
     pub fn parse(text: &str) -> Result<Snapshot, ParseError> {
-        let regions = text
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .map(parse_line)
-            .collect::<Result<_, _>>()?;
+        let regions = text.lines().filter(|l| !l.trim().is_empty()).map(parse_line).collect::<Result<_, _>>()?;
         Ok(Snapshot { regions })
     }
 
@@ -282,18 +259,8 @@ impl Snapshot {
     /// permissions shows up in both lists.
     pub fn diff(&self, after: &Snapshot) -> Diff {
         Diff {
-            removed: self
-                .regions
-                .iter()
-                .filter(|r| !after.regions.contains(r))
-                .cloned()
-                .collect(),
-            added: after
-                .regions
-                .iter()
-                .filter(|r| !self.regions.contains(r))
-                .cloned()
-                .collect(),
+            removed: self.regions.iter().filter(|r| !after.regions.contains(r)).cloned().collect(),
+            added: after.regions.iter().filter(|r| !self.regions.contains(r)).cloned().collect(),
         }
     }
 }
@@ -310,13 +277,10 @@ mod tests {
     use super::*;
 
     // Real lines, copied from /proc/PID/maps on x86_64 and aarch64 machines.
-    const TEXT: &str =
-        "55d0c5a2e000-55d0c5a35000 r-xp 00002000 fd:01 1311017                    /usr/bin/sleep\n";
-    const HEAP: &str =
-        "55d0c6f7e000-55d0c6f9f000 rw-p 00000000 00:00 0                          [heap]";
+    const TEXT: &str = "55d0c5a2e000-55d0c5a35000 r-xp 00002000 fd:01 1311017                    /usr/bin/sleep\n";
+    const HEAP: &str = "55d0c6f7e000-55d0c6f9f000 rw-p 00000000 00:00 0                          [heap]";
     const ANON: &str = "7f3a1c000000-7f3a22400000 rw-p 00000000 00:00 0 ";
-    const VSYSCALL: &str =
-        "ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsyscall]";
+    const VSYSCALL: &str = "ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsyscall]";
 
     #[test]
     fn parses_every_column_of_a_file_line() {
@@ -329,34 +293,20 @@ mod tests {
         assert_eq!(r.offset, 0x2000);
         assert_eq!(r.device, (0xfd, 0x01));
         assert_eq!(r.inode, 1311017);
-        assert_eq!(
-            r.backing,
-            Backing::File {
-                path: "/usr/bin/sleep".into(),
-                deleted: false
-            }
-        );
+        assert_eq!(r.backing, Backing::File { path: "/usr/bin/sleep".into(), deleted: false });
     }
 
     #[test]
     fn names_the_special_regions() {
         assert_eq!(parse_line(HEAP).unwrap().backing, Backing::Heap);
         assert_eq!(parse_line(VSYSCALL).unwrap().backing, Backing::Vsyscall);
-        let kind = |path: &str| {
-            parse_line(&format!(
-                "7ffd1000-7ffd3000 r--p 00000000 00:00 0    {path}"
-            ))
-            .unwrap()
-            .backing
-        };
+        let kind =
+            |path: &str| parse_line(&format!("7ffd1000-7ffd3000 r--p 00000000 00:00 0    {path}")).unwrap().backing;
         assert_eq!(kind("[stack]"), Backing::Stack);
         assert_eq!(kind("[vdso]"), Backing::Vdso);
         assert_eq!(kind("[vvar]"), Backing::Vvar("vvar".into()));
         assert_eq!(kind("[vvar_vclock]"), Backing::Vvar("vvar_vclock".into()));
-        assert_eq!(
-            kind("[anon:my buffer]"),
-            Backing::AnonNamed("my buffer".into())
-        );
+        assert_eq!(kind("[anon:my buffer]"), Backing::AnonNamed("my buffer".into()));
         assert_eq!(kind("[uprobes]"), Backing::Special("uprobes".into()));
     }
 
@@ -373,13 +323,7 @@ mod tests {
         let line = "7f00aa000000-7f00aa001000 rw-s 00000000 00:1a 42   /tmp/my dir/data file.bin (deleted)";
         let r = parse_line(line).unwrap();
         assert!(r.perms.shared);
-        assert_eq!(
-            r.backing,
-            Backing::File {
-                path: "/tmp/my dir/data file.bin".into(),
-                deleted: true
-            }
-        );
+        assert_eq!(r.backing, Backing::File { path: "/tmp/my dir/data file.bin".into(), deleted: true });
         assert_eq!(r.path_column(), "/tmp/my dir/data file.bin (deleted)");
     }
 
@@ -392,35 +336,17 @@ mod tests {
     #[test]
     fn rejects_broken_lines_with_a_reason() {
         assert_eq!(parse_line("").unwrap_err().reason, "no start-end range");
-        assert_eq!(
-            parse_line("zz-10 rw-p 0 00:00 0").unwrap_err().reason,
-            "start is not hex"
-        );
-        assert_eq!(
-            parse_line("20-10 rw-p 0 00:00 0").unwrap_err().reason,
-            "end is below start"
-        );
-        assert_eq!(
-            parse_line("10-20 rwq 0 00:00 0").unwrap_err().reason,
-            "permissions are not like rwxp"
-        );
-        assert_eq!(
-            parse_line("10-20 rw-p 0 0000 0").unwrap_err().reason,
-            "device is not major:minor"
-        );
-        assert_eq!(
-            parse_line("10-20 rw-p 0 00:00 x").unwrap_err().reason,
-            "inode is not a number"
-        );
+        assert_eq!(parse_line("zz-10 rw-p 0 00:00 0").unwrap_err().reason, "start is not hex");
+        assert_eq!(parse_line("20-10 rw-p 0 00:00 0").unwrap_err().reason, "end is below start");
+        assert_eq!(parse_line("10-20 rwq 0 00:00 0").unwrap_err().reason, "permissions are not like rwxp");
+        assert_eq!(parse_line("10-20 rw-p 0 0000 0").unwrap_err().reason, "device is not major:minor");
+        assert_eq!(parse_line("10-20 rw-p 0 00:00 x").unwrap_err().reason, "inode is not a number");
     }
 
     #[test]
     fn finds_the_region_of_an_address_and_diffs_snapshots() {
         let before = Snapshot::parse(&[TEXT, HEAP].concat()).unwrap();
-        assert_eq!(
-            before.find(0x55d0c5a2e000).unwrap().backing,
-            parse_line(TEXT).unwrap().backing
-        );
+        assert_eq!(before.find(0x55d0c5a2e000).unwrap().backing, parse_line(TEXT).unwrap().backing);
         assert!(before.find(0x55d0c5a35000).is_none(), "end is exclusive");
         let after = Snapshot::parse(&format!("{TEXT}{ANON}\n")).unwrap();
         let diff = before.diff(&after);
@@ -432,10 +358,7 @@ mod tests {
     fn reads_its_own_map() {
         let snap = Snapshot::of_self().unwrap();
         let here = parses_every_column_of_a_file_line as usize;
-        assert!(
-            snap.find(here).unwrap().perms.exec,
-            "code lives in an executable region"
-        );
+        assert!(snap.find(here).unwrap().perms.exec, "code lives in an executable region");
         assert!(snap.regions.windows(2).all(|w| w[0].end <= w[1].start));
     }
 }

@@ -32,25 +32,14 @@ impl Lesson {
         let options = cli::options_or_exit(package, &format!("{title}\n\n{about}"));
         println!("{}", paint(title, Style::Title));
         println!("{about}");
-        Lesson {
-            options,
-            step: Cell::new(0),
-            held: Cell::new(0),
-            failed: Cell::new(0),
-        }
+        Lesson { options, step: Cell::new(0), held: Cell::new(0), failed: Cell::new(0) }
     }
 
     /// Begin the next numbered step.
     pub fn step(&self, title: &str) {
         self.step.set(self.step.get() + 1);
         println!();
-        println!(
-            "{}",
-            paint(
-                &format!("Step {}. {title}", self.step.get()),
-                Style::Heading
-            )
-        );
+        println!("{}", paint(&format!("Step {}. {title}", self.step.get()), Style::Heading));
     }
 
     /// A line of explanation.
@@ -68,11 +57,7 @@ impl Lesson {
     pub fn check(&self, claim: &str, measured: impl Display, held: bool) -> bool {
         let counter = if held { &self.held } else { &self.failed };
         counter.set(counter.get() + 1);
-        let mark = if held {
-            paint("✓", Style::Good)
-        } else {
-            paint("✗", Style::Bad)
-        };
+        let mark = if held { paint("✓", Style::Good) } else { paint("✗", Style::Bad) };
         println!("  {mark} {claim}: {measured}");
         held
     }
@@ -85,10 +70,7 @@ impl Lesson {
     /// What a child process printed, indented under its step.
     pub fn child_output(&self, run: &ChildRun) {
         if run.output.is_empty() {
-            println!(
-                "    {}",
-                paint(&format!("child {} printed nothing", "│"), Style::Dim)
-            );
+            println!("    {}", paint(&format!("child {} printed nothing", "│"), Style::Dim));
         }
         for line in run.output.lines() {
             println!("    {} {line}", paint("child │", Style::Dim));
@@ -103,10 +85,7 @@ impl Lesson {
         }
         let pid = std::process::id();
         println!();
-        println!(
-            "  {} {moment} (pid {pid})",
-            paint("⏸ paused:", Style::Heading)
-        );
+        println!("  {} {moment} (pid {pid})", paint("⏸ paused:", Style::Heading));
         for command in inspect {
             println!("    look from another terminal:  {command}");
         }
@@ -129,26 +108,12 @@ impl Lesson {
         let (held, failed) = (self.held.get(), self.failed.get());
         println!();
         if failed == 0 {
-            println!(
-                "{}",
-                paint(
-                    &format!("All {held} claims held on this machine."),
-                    Style::Good
-                )
-            );
+            println!("{}", paint(&format!("All {held} claims held on this machine."), Style::Good));
             ExitCode::SUCCESS
         } else {
             let total = held + failed;
-            println!(
-                "{}",
-                paint(
-                    &format!("{failed} of {total} claims did not hold on this machine."),
-                    Style::Bad
-                )
-            );
-            println!(
-                "Please report the output above: the lesson expected something this kernel did differently."
-            );
+            println!("{}", paint(&format!("{failed} of {total} claims did not hold on this machine."), Style::Bad));
+            println!("Please report the output above: the lesson expected something this kernel did differently.");
             ExitCode::FAILURE
         }
     }
@@ -163,11 +128,13 @@ pub fn size(bytes: usize) -> String {
     let pages = match (pages, rest) {
         (1, 0) => "1 page".to_string(),
         (n, 0) => format!("{n} pages"),
+        (n, 1) => format!("{n} pages + 1 byte"),
         (n, r) => format!("{n} pages + {r} bytes"),
     };
     match bytes {
         b if b >= MIB && b % MIB == 0 => format!("{} MiB ({b} bytes, {pages})", b / MIB),
         b if b >= KIB && b % KIB == 0 => format!("{} KiB ({b} bytes, {pages})", b / KIB),
+        1 => format!("1 byte ({pages})"),
         b => format!("{b} bytes ({pages})"),
     }
 }
@@ -216,15 +183,9 @@ mod tests {
     fn sizes_name_bytes_units_and_pages() {
         let page = crate::sys::page_size();
         let mib = 1024 * 1024;
-        assert_eq!(
-            size(100 * mib),
-            format!("100 MiB ({} bytes, {} pages)", 100 * mib, 100 * mib / page)
-        );
-        assert_eq!(
-            size(page),
-            format!("{} KiB ({page} bytes, 1 page)", page / 1024)
-        );
-        assert_eq!(size(1), "1 bytes (0 pages + 1 bytes)");
-        assert_eq!(size(3 * page + 1).ends_with("3 pages + 1 bytes)"), true);
+        assert_eq!(size(100 * mib), format!("100 MiB ({} bytes, {} pages)", 100 * mib, 100 * mib / page));
+        assert_eq!(size(page), format!("{} KiB ({page} bytes, 1 page)", page / 1024));
+        assert_eq!(size(1), "1 byte (0 pages + 1 byte)");
+        assert!(size(3 * page + 2).ends_with("3 pages + 2 bytes)"));
     }
 }

@@ -78,30 +78,18 @@ pub fn rollup(pid: Option<i32>) -> io::Result<Usage> {
 /// The lines of the smaps entry whose header line starts at `start`.
 fn entry_starting_at(smaps: &str, start: usize) -> Option<&str> {
     let header = format!("{start:08x}-");
-    let begin = smaps
-        .match_indices(&header)
-        .find(|(i, _)| *i == 0 || smaps.as_bytes()[i - 1] == b'\n')?
-        .0;
+    let begin = smaps.match_indices(&header).find(|(i, _)| *i == 0 || smaps.as_bytes()[i - 1] == b'\n')?.0;
     let body = &smaps[begin..];
     let body_start = body.find('\n')? + 1;
     // The entry ends where the next header (a line starting with a hex range) begins.
-    let len = body[body_start..]
-        .split_inclusive('\n')
-        .take_while(|line| !is_header(line))
-        .map(str::len)
-        .sum::<usize>();
+    let len = body[body_start..].split_inclusive('\n').take_while(|line| !is_header(line)).map(str::len).sum::<usize>();
     Some(&body[body_start..body_start + len])
 }
 
 fn is_header(line: &str) -> bool {
-    line.split(' ')
-        .next()
-        .and_then(|range| range.split_once('-'))
-        .is_some_and(|(a, b)| {
-            !a.is_empty()
-                && a.chars().all(|c| c.is_ascii_hexdigit())
-                && b.chars().all(|c| c.is_ascii_hexdigit())
-        })
+    line.split(' ').next().and_then(|range| range.split_once('-')).is_some_and(|(a, b)| {
+        !a.is_empty() && a.chars().all(|c| c.is_ascii_hexdigit()) && b.chars().all(|c| c.is_ascii_hexdigit())
+    })
 }
 
 /// One `Vm...:` or other field of `/proc/PID/status`, such as `VmRSS` or `VmLck`,
@@ -112,9 +100,7 @@ pub fn status_field(pid: Option<i32>, name: &str) -> io::Result<Option<u64>> {
 }
 
 fn status_value(status: &str, name: &str) -> Option<u64> {
-    let value = status
-        .lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))?;
+    let value = status.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))?;
     kb_value(value).or_else(|| value.trim().parse().ok())
 }
 
@@ -170,15 +156,9 @@ VmFlags: rd wr mr mw me gd ac
         assert_eq!(usage.private_dirty, 0);
         assert_eq!(usage.anonymous, 100 << 20);
         let stack = Usage::parse(entry_starting_at(SMAPS, 0x7ffd5b0f0000).unwrap());
-        assert_eq!(
-            (stack.size, stack.rss, stack.private_dirty),
-            (132 << 10, 16 << 10, 16 << 10)
-        );
+        assert_eq!((stack.size, stack.rss, stack.private_dirty), (132 << 10, 16 << 10, 16 << 10));
         assert!(entry_starting_at(SMAPS, 0x1000).is_none());
-        assert!(
-            entry_starting_at(SMAPS, 0x7f3a1c001000).is_none(),
-            "only a region's exact start matches"
-        );
+        assert!(entry_starting_at(SMAPS, 0x7f3a1c001000).is_none(), "only a region's exact start matches");
     }
 
     #[test]
@@ -188,11 +168,7 @@ VmFlags: rd wr mr mw me gd ac
         assert_eq!(status_value(status, "VmLck"), Some(8 << 10));
         assert_eq!(status_value(status, "Threads"), Some(1));
         assert_eq!(status_value(status, "VmSwap"), None);
-        assert_eq!(
-            status_value(status, "VmRS"),
-            None,
-            "a prefix of a name is not the name"
-        );
+        assert_eq!(status_value(status, "VmRS"), None, "a prefix of a name is not the name");
     }
 
     #[test]

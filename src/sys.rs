@@ -29,18 +29,12 @@ pub struct Faults {
 impl Faults {
     pub fn now() -> Faults {
         let usage = getrusage(UsageWho::RUSAGE_SELF).expect("getrusage(RUSAGE_SELF) cannot fail");
-        Faults {
-            minor: usage.minor_page_faults() as u64,
-            major: usage.major_page_faults() as u64,
-        }
+        Faults { minor: usage.minor_page_faults() as u64, major: usage.major_page_faults() as u64 }
     }
 
     /// Faults counted since `earlier`.
     pub fn since(earlier: Faults) -> Faults {
         let now = Faults::now();
-        Faults {
-            minor: now.minor - earlier.minor,
-            major: now.major - earlier.major,
-        }
+        Faults { minor: now.minor - earlier.minor, major: now.major - earlier.major }
     }
 }

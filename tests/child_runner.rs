@@ -26,13 +26,7 @@ fn reports_a_fault_with_code_and_address() {
     let fault = run.fault.expect("the handler reported the fault");
     assert_eq!((fault.code_name(), fault.addr), ("SEGV_MAPERR", 16));
     assert_eq!(run.describe(), "killed by SIGSEGV (SEGV_MAPERR at 0x10)");
-    assert_eq!(
-        run.ending,
-        Ending::Killed {
-            signal: Signal::SIGSEGV,
-            core_dumped: false
-        }
-    );
+    assert_eq!(run.ending, Ending::Killed { signal: Signal::SIGSEGV, core_dumped: false });
 }
 
 fn a_raised_signal_still_kills_and_is_named() {
@@ -62,26 +56,11 @@ fn a_killed_child_is_reaped_and_named() {
 
 fn main() {
     let tests: [(&str, fn()); 5] = [
-        (
-            "reports_exit_status_and_output",
-            reports_exit_status_and_output,
-        ),
-        (
-            "reports_a_fault_with_code_and_address",
-            reports_a_fault_with_code_and_address,
-        ),
-        (
-            "a_raised_signal_still_kills_and_is_named",
-            a_raised_signal_still_kills_and_is_named,
-        ),
-        (
-            "a_panic_in_the_step_is_exit_101_with_its_message",
-            a_panic_in_the_step_is_exit_101_with_its_message,
-        ),
-        (
-            "a_killed_child_is_reaped_and_named",
-            a_killed_child_is_reaped_and_named,
-        ),
+        ("reports_exit_status_and_output", reports_exit_status_and_output),
+        ("reports_a_fault_with_code_and_address", reports_a_fault_with_code_and_address),
+        ("a_raised_signal_still_kills_and_is_named", a_raised_signal_still_kills_and_is_named),
+        ("a_panic_in_the_step_is_exit_101_with_its_message", a_panic_in_the_step_is_exit_101_with_its_message),
+        ("a_killed_child_is_reaped_and_named", a_killed_child_is_reaped_and_named),
     ];
     for (name, test) in tests {
         test();
