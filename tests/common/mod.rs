@@ -1,0 +1,118 @@
+//! Helpers shared by the lesson tests: build a lesson from the current source,
+//! run it, and normalize what legitimately varies between runs and machines.
+#![allow(dead_code)] // each test binary uses a different part of this module
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+use regex_lite::Regex;
+
+/// What a lesson printed and how it ended.
+pub struct LessonRun {
+    pub stdout: String,
+    pub stderr: String,
+    pub code: Option<i32>,
+}
+
+/// Build every lesson with cargo now and return the path of each binary.
+///
+/// Cargo rebuilds whatever changed, so a stale binary can never be tested: the
+/// path comes from cargo's own report of the artifact it just produced.
+fn lesson_binaries() -> &'static HashMap<String, PathBuf> {
+    static BINARIES: OnceLock<HashMap<String, PathBuf>> = OnceLock::new();
+    BINARIES.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut command = Command::new(cargo);
+        command.args(["build", "--quiet", "--message-format=json-render-diagnostics"]);
+        for package in lesson_packages() {
+            command.args(["-p", &package]);
+        }
+        let output = command.stderr(Stdio::inherit()).output().expect("run cargo build for the lessons");
+        assert!(output.status.success(), "cargo build of the lessons failed");
+        let artifact = Regex::new(r#""executable":"([^"]+)".*"#).unwrap();
+        let name = Regex::new(r#""target":\{[^}]*"name":"([^"]+)""#).unwrap();
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter_map(|line| {
+                let exe = artifact.captures(line)?.get(1)?.as_str();
+                let target = name.captures(line)?.get(1)?.as_str();
+                Some((target.to_string(), PathBuf::from(exe)))
+            })
+            .collect()
+    })
+}
+
+/// The package names of every lesson under lessons/.
+pub fn lesson_packages() -> Vec<String> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/lessons");
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("read lessons/")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.starts_with("lesson-"))
+        .collect();
+    names.sort();
+    names
+}
+
+/// Run a freshly built lesson with `args`, stdin closed and stdout not a terminal.
+pub fn run_lesson(package: &str, args: &[&str]) -> LessonRun {
+    let binary = lesson_binaries().get(package).unwrap_or_else(|| panic!("no binary for {package}"));
+    let output = Command::new(binary)
+        .args(args)
+        .stdin(Stdio::null())
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap_or_else(|e| panic!("run {}: {e}", binary.display()));
+    LessonRun {
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        code: output.status.code(),
+    }
+}
+
+/// Replace what varies between runs and machines: addresses, pids, timings.
+/// Never sizes, counts, permissions, signal names or si_code: those are the evidence.
+pub fn normalize(text: &str) -> String {
+    static RULES: OnceLock<Vec<(Regex, &'static str)>> = OnceLock::new();
+    let rules = RULES.get_or_init(|| {
+        [
+            // a maps range: 7f3a1c000000-7f3a22400000
+            (r"\b[0-9a-f]{8,16}-[0-9a-f]{8,16}\b", "[ADDR]-[ADDR]"),
+            // a hex address of 5 digits or more (0x0 and 0x10 stay: they are evidence)
+            (r"\b0x[0-9a-f]{5,16}\b", "[ADDR]"),
+            // in a `grep -A3 7f3a1c000000 ...` suggestion
+            (r"grep -A(\d+) [0-9a-f]{5,16}\b", "grep -A$1 [ADDR]"),
+            (r"\bpid \d+", "pid [PID]"),
+            (r"/proc/\d+/", "/proc/[PID]/"),
+            (r"\b\d+(\.\d+)? (ns|µs|ms|s)\b", "[TIME] $2"),
+        ]
+        .into_iter()
+        .map(|(pattern, with)| (Regex::new(pattern).expect("valid pattern"), with))
+        .collect()
+    });
+    rules.iter().fold(text.to_string(), |text, (re, with)| re.replace_all(&text, *with).into_owned())
+}
+
+/// The page size of this machine, for assertions that scale with it.
+pub fn page_size() -> usize {
+    workbook::sys::page_size()
+}
+
+/// Assert that `haystack` contains `needle`, printing the whole output when it does not.
+#[track_caller]
+pub fn assert_has(haystack: &str, needle: &str) {
+    assert!(haystack.contains(needle), "expected to find {needle:?} in the lesson's output:\n{haystack}");
+}
+
+#[test]
+fn normalize_keeps_evidence_and_hides_addresses() {
+    let line = "  ✓ a child: killed by SIGSEGV (SEGV_MAPERR at 0x0) after 12.5 ms, pid 4242, 0x7f4828000000";
+    assert_eq!(
+        normalize(line),
+        "  ✓ a child: killed by SIGSEGV (SEGV_MAPERR at 0x0) after [TIME] ms, pid [PID], [ADDR]"
+    );
+    assert_eq!(normalize("7ff7959ff000-7ff79be00000 r--p 00000000 00:00 0"), "[ADDR]-[ADDR] r--p 00000000 00:00 0");
+    assert_eq!(normalize("104857600 bytes, 25600 pages"), "104857600 bytes, 25600 pages");
+}
