@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use regex_lite::Regex;
 
@@ -16,32 +16,32 @@ pub struct LessonRun {
     pub code: Option<i32>,
 }
 
-/// Build every lesson with cargo now and return the path of each binary.
+/// Build `package` with cargo now (once per test binary) and return its binary's path.
 ///
 /// Cargo rebuilds whatever changed, so a stale binary can never be tested: the
 /// path comes from cargo's own report of the artifact it just produced.
-fn lesson_binaries() -> &'static HashMap<String, PathBuf> {
-    static BINARIES: OnceLock<HashMap<String, PathBuf>> = OnceLock::new();
-    BINARIES.get_or_init(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut command = Command::new(cargo);
-        command.args(["build", "--quiet", "--message-format=json-render-diagnostics"]);
-        for package in lesson_packages() {
-            command.args(["-p", &package]);
-        }
-        let output = command.stderr(Stdio::inherit()).output().expect("run cargo build for the lessons");
-        assert!(output.status.success(), "cargo build of the lessons failed");
-        let artifact = Regex::new(r#""executable":"([^"]+)".*"#).unwrap();
-        let name = Regex::new(r#""target":\{[^}]*"name":"([^"]+)""#).unwrap();
-        String::from_utf8_lossy(&output.stdout)
-            .lines()
-            .filter_map(|line| {
-                let exe = artifact.captures(line)?.get(1)?.as_str();
-                let target = name.captures(line)?.get(1)?.as_str();
-                Some((target.to_string(), PathBuf::from(exe)))
-            })
-            .collect()
-    })
+pub fn lesson_binary(package: &str) -> PathBuf {
+    static BUILT: Mutex<Option<HashMap<String, PathBuf>>> = Mutex::new(None);
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    let built = built.get_or_insert_with(HashMap::new);
+    if let Some(path) = built.get(package) {
+        return path.clone();
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let output = Command::new(cargo)
+        .args(["build", "--quiet", "--message-format=json-render-diagnostics", "-p", package])
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("run cargo build");
+    assert!(output.status.success(), "cargo build -p {package} failed");
+    let executable = Regex::new(r#""executable":"([^"]+)""#).unwrap();
+    let path = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter(|line| line.contains(&format!(r#""name":"{package}""#)))
+        .find_map(|line| Some(PathBuf::from(executable.captures(line)?.get(1)?.as_str())))
+        .unwrap_or_else(|| panic!("cargo built no executable for {package}"));
+    built.insert(package.to_string(), path.clone());
+    path
 }
 
 /// The package names of every lesson under lessons/.
@@ -58,8 +58,8 @@ pub fn lesson_packages() -> Vec<String> {
 
 /// Run a freshly built lesson with `args`, stdin closed and stdout not a terminal.
 pub fn run_lesson(package: &str, args: &[&str]) -> LessonRun {
-    let binary = lesson_binaries().get(package).unwrap_or_else(|| panic!("no binary for {package}"));
-    let output = Command::new(binary)
+    let binary = lesson_binary(package);
+    let output = Command::new(&binary)
         .args(args)
         .stdin(Stdio::null())
         .env_remove("NO_COLOR")
