@@ -116,3 +116,10 @@ fn normalize_keeps_evidence_and_hides_addresses() {
     assert_eq!(normalize("7ff7959ff000-7ff79be00000 r--p 00000000 00:00 0"), "[ADDR]-[ADDR] r--p 00000000 00:00 0");
     assert_eq!(normalize("104857600 bytes, 25600 pages"), "104857600 bytes, 25600 pages");
 }
+
+/// True when the tests run as root: some lessons legitimately show more as root
+/// (CAP_IPC_LOCK bypasses the mlock limit, CAP_SYS_ADMIN reveals page frame
+/// numbers) and keep a second snapshot, `output_as_root`, for that case.
+pub fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
