@@ -119,6 +119,7 @@ static FAULT_PIPE: AtomicI32 = AtomicI32::new(-1);
 /// the child's exit status. Before the step runs, the child:
 /// - sends its stdout and stderr into a pipe the parent reads,
 /// - installs a SIGSEGV/SIGBUS handler that reports `si_code` and `si_addr`,
+/// - prints a panic as one line, `panicked: MESSAGE`, without a backtrace,
 /// - sets its core-file size limit to 0, so a crash leaves no `core` file
 ///   behind in the learner's directory.
 pub fn run_in_child(step: impl FnOnce() -> i32) -> ChildRun {
@@ -164,6 +165,11 @@ fn prepare_child(output: &OwnedFd, fault: &OwnedFd) {
         libc::dup2(output.as_raw_fd(), 2);
     }
     let _ = setrlimit(Resource::RLIMIT_CORE, 0, nix::sys::resource::RLIM_INFINITY);
+    // One line per panic, without a backtrace, so a child's panic reads the same on every machine.
+    std::panic::set_hook(Box::new(|info| {
+        let message = info.payload_as_str().unwrap_or("(a panic without a message)");
+        eprintln!("panicked: {message}");
+    }));
     FAULT_PIPE.store(fault.as_raw_fd(), Ordering::SeqCst);
     install_fault_handler(libc::SIGSEGV);
     install_fault_handler(libc::SIGBUS);
