@@ -76,6 +76,10 @@ fn main() -> ExitCode {
     let pattern =
         std::fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap_or_else(|e| format!("unreadable: {e}"));
     lesson.show("where cores go (/proc/sys/kernel/core_pattern)", pattern.trim());
+    lesson.pause(
+        "compare this process's limits with your shell's `ulimit -c`",
+        &[format!("grep -i core /proc/{}/limits", std::process::id())],
+    );
     let dumped = matches!(run.ending, Ending::Killed { core_dumped: true, .. });
     lesson.check("the step 1 child wrote a core dump", dumped, !dumped);
     lesson.say("The children of this lesson set their core limit to 0, so no `core` file is left");
