@@ -16,7 +16,9 @@ compile_error!(
 
 pub mod child;
 pub mod cli;
+pub mod fenced;
 pub mod maps;
+pub mod meminfo;
 pub mod report;
 pub mod smaps;
 pub mod sys;
