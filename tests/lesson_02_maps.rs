@@ -12,7 +12,10 @@ use regex_lite::Regex;
 fn normalize_lesson_02(text: &str) -> String {
     let rules = [
         // a quoted maps line of the executable: offset, device, inode and path vary by build and machine
-        (r"([rwxsp-]{4}) [0-9a-f]{8} [0-9a-f]{2}:[0-9a-f]{2} \d+ /\S*lesson-02-maps", "$1 [OFFSET] [DEV] [INODE] [EXE]"),
+        (
+            r"([rwxsp-]{4}) [0-9a-f]{8} [0-9a-f]{2}:[0-9a-f]{2} \d+ /\S*lesson-02-maps",
+            "$1 [OFFSET] [DEV] [INODE] [EXE]",
+        ),
         // the shared page: an inode of the kernel's internal shmem filesystem
         (r"[0-9a-f]{2}:[0-9a-f]{2} \d+ /dev/zero", "[DEV] [INODE] /dev/zero"),
         // step 2, one field per line
