@@ -167,7 +167,12 @@ fn prepare_child(output: &OwnedFd, fault: &OwnedFd) {
     let _ = setrlimit(Resource::RLIMIT_CORE, 0, nix::sys::resource::RLIM_INFINITY);
     // One line per panic, without a backtrace, so a child's panic reads the same on every machine.
     std::panic::set_hook(Box::new(|info| {
-        let message = info.payload_as_str().unwrap_or("(a panic without a message)");
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("(a panic without a message)");
         eprintln!("panicked: {message}");
     }));
     FAULT_PIPE.store(fault.as_raw_fd(), Ordering::SeqCst);

@@ -357,7 +357,7 @@ mod tests {
     #[test]
     fn reads_its_own_map() {
         let snap = Snapshot::of_self().unwrap();
-        let here = parses_every_column_of_a_file_line as usize;
+        let here = parses_every_column_of_a_file_line as *const () as usize;
         assert!(snap.find(here).unwrap().perms.exec, "code lives in an executable region");
         assert!(snap.regions.windows(2).all(|w| w[0].end <= w[1].start));
     }

@@ -108,7 +108,8 @@ impl Lesson {
         let (held, failed) = (self.held.get(), self.failed.get());
         println!();
         if failed == 0 {
-            println!("{}", paint(&format!("All {held} claims held on this machine."), Style::Good));
+            let claims = if held == 1 { "The one claim" } else { &format!("All {held} claims") };
+            println!("{}", paint(&format!("{claims} held on this machine."), Style::Good));
             ExitCode::SUCCESS
         } else {
             let total = held + failed;
