@@ -22,5 +22,6 @@ pub mod meminfo;
 pub mod report;
 pub mod smaps;
 pub mod sys;
+pub mod tempdir;
 
 pub use report::{Lesson, size};
