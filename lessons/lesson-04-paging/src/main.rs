@@ -117,6 +117,8 @@ fn main() -> ExitCode {
     );
     if setting.is_empty() || setting.contains("[never]") || hpage == 0 {
         lesson.say("Huge pages are off for the whole machine, so this step cannot show them here.");
+    } else if hpage > HUGE_LEN {
+        lesson.say(format!("A huge page here is {}: not even one fits in 100 MiB.", size(hpage)));
     } else {
         lesson.show("huge page size (hpage_pmd_size)", size(hpage));
         // SAFETY: prctl with PR_SET_THP_DISABLE takes plain integers.
