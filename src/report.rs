@@ -132,7 +132,9 @@ pub fn size(bytes: usize) -> String {
         (n, 1) => format!("{n} pages + 1 byte"),
         (n, r) => format!("{n} pages + {r} bytes"),
     };
+    const GIB: usize = 1024 * MIB;
     match bytes {
+        b if b >= GIB && b % GIB == 0 => format!("{} GiB ({b} bytes, {pages})", b / GIB),
         b if b >= MIB && b % MIB == 0 => format!("{} MiB ({b} bytes, {pages})", b / MIB),
         b if b >= KIB && b % KIB == 0 => format!("{} KiB ({b} bytes, {pages})", b / KIB),
         1 => format!("1 byte ({pages})"),
@@ -187,6 +189,7 @@ mod tests {
         assert_eq!(size(100 * mib), format!("100 MiB ({} bytes, {} pages)", 100 * mib, 100 * mib / page));
         assert_eq!(size(page), format!("{} KiB ({page} bytes, 1 page)", page / 1024));
         assert_eq!(size(1), "1 byte (0 pages + 1 byte)");
+        assert!(size(48 << 30).starts_with("48 GiB (51539607552 bytes, "));
         assert!(size(3 * page + 2).ends_with("3 pages + 2 bytes)"));
     }
 }
