@@ -92,7 +92,10 @@ fn main() -> ExitCode {
     show_header(&lesson, &sleep_elf);
     let at_entry = proc_pid::aux_value(Some(pid), libc::AT_ENTRY).expect("read /proc/PID/auxv of our child");
     match_file(&lesson, &sleep_elf, &sleep_map, &path, at_entry.unwrap_or(0));
-    lesson.pause("sleep is still running", &[format!("cat /proc/{pid}/maps"), format!("readelf -lW {path}")]);
+    lesson.pause(
+        &format!("sleep, pid {pid}, is still running"),
+        &[format!("cat /proc/{pid}/maps"), format!("readelf -lW {path}")],
+    );
     sleep.kill().expect("kill sleep");
     let status = sleep.wait().expect("wait for sleep");
     let gone = !std::path::Path::new(&format!("/proc/{pid}")).exists(); // reaped: no zombie left
