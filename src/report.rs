@@ -30,6 +30,10 @@ impl Lesson {
     /// Read the command line (`--help`, `--pause`) and print the lesson's title.
     pub fn start(package: &str, title: &str, about: &str) -> Lesson {
         let options = cli::options_or_exit(package, &format!("{title}\n\n{about}"));
+        // Rust ignores SIGPIPE, so `lesson | head` would end in a "Broken pipe" panic.
+        // The default action ends the lesson quietly when the reader goes away, like `cat`.
+        // SAFETY: setting a signal's disposition to SIG_DFL before any threads exist.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
         println!("{}", paint(title, Style::Title));
         println!("{about}");
         Lesson { options, step: Cell::new(0), held: Cell::new(0), failed: Cell::new(0) }

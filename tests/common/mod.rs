@@ -85,7 +85,7 @@ pub fn normalize(text: &str) -> String {
             // in a `grep -A3 7f3a1c000000 ...` suggestion
             (r"grep -A(\d+) [0-9a-f]{5,16}\b", "grep -A$1 [ADDR]"),
             (r"\bpid \d+", "pid [PID]"),
-            (r"/proc/\d+/", "/proc/[PID]/"),
+            (r"/proc/\d+\b", "/proc/[PID]"),
             (r"\b\d+(\.\d+)? (ns|µs|ms|s)\b", "[TIME] $2"),
         ]
         .into_iter()
