@@ -19,6 +19,7 @@ pub mod cli;
 pub mod fenced;
 pub mod maps;
 pub mod meminfo;
+pub mod pagemap;
 pub mod proc_pid;
 pub mod report;
 pub mod smaps;
