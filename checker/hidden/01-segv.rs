@@ -1,7 +1,7 @@
 //! Hidden tests of exercise 01 · segv. Each runs in a process of its own, so
 //! the learner's fork is safe here.
 
-use super::exercise::*;
+use super::exercise::{Ending, read_only_address, write_in_child};
 use crate::prelude::*;
 
 pub const TESTS: &[Test] = &[
@@ -67,7 +67,7 @@ fn the_child_is_reaped() -> Outcome {
 
 fn the_read_only_address_is_mapped_without_w() -> Outcome {
     let addr = read_only_address();
-    let line = ensure_some(maps_line(addr), "the address is mapped: a line of /proc/self/maps covers it")?;
+    let line = ensure_some(maps_entry(addr), "the address is mapped: a line of /proc/self/maps covers it")?;
     ensure(!line.perms.contains('w'), "the line that covers it has no w in its permissions")
 }
 

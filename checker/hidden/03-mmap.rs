@@ -2,7 +2,7 @@
 //! They check what the kernel really mapped (/proc/self/maps, mincore), not
 //! only what the learner's functions return.
 
-use super::exercise::*;
+use super::exercise::{map_bytes, map_pages, unmap};
 use crate::prelude::*;
 
 pub const TESTS: &[Test] = &[
@@ -18,7 +18,7 @@ pub const TESTS: &[Test] = &[
 fn maps_one_private_writable_page() -> Outcome {
     let region = ensure_ok(map_pages(1), "map_pages(1) succeeds")?;
     ensure(region.len == page_size(), "len is the number of pages times the page size")?;
-    let line = ensure_some(maps_line(region.start), "a line of /proc/self/maps covers the returned start")?;
+    let line = ensure_some(maps_entry(region.start), "a line of /proc/self/maps covers the returned start")?;
     ensure(line.perms.starts_with("rw"), "the region is readable and writable (rw in /proc/self/maps)")?;
     ensure(line.perms.ends_with('p'), "the region is private (p in /proc/self/maps), not shared")?;
     ensure(line.path.is_empty() && line.inode == 0, "the region is anonymous: no file behind it")
@@ -27,9 +27,9 @@ fn maps_one_private_writable_page() -> Outcome {
 /// Compare the map before and after: the new addresses must be exactly the region.
 fn maps_exactly_the_pages_asked_for() -> Outcome {
     for pages in [1, 5, 16] {
-        let before = maps();
+        let before = maps_entries();
         let region = ensure_ok(map_pages(pages), "map_pages succeeds for a few pages")?;
-        let after = maps();
+        let after = maps_entries();
         ensure(region.len == pages * page_size(), "len is the number of pages times the page size")?;
         let added = new_ranges(&before, &after);
         let run = added.iter().find(|(start, end)| (*start..*end).contains(&region.start));
@@ -45,9 +45,9 @@ fn maps_exactly_the_pages_asked_for() -> Outcome {
 fn rounds_up_to_whole_pages() -> Outcome {
     let page = page_size();
     for (bytes, pages) in [(1, 1), (page + 1, 2), (3 * page - 1, 3)] {
-        let before = maps();
+        let before = maps_entries();
         let region = ensure_ok(map_bytes(bytes), "map_bytes succeeds for a few bytes")?;
-        let added = new_ranges(&before, &maps());
+        let added = new_ranges(&before, &maps_entries());
         ensure(region.len % page == 0, "map_bytes reports a whole number of pages")?;
         ensure(region.len == pages * page, "map_bytes rounds a partial page up to one whole page")?;
         ensure(
@@ -61,7 +61,7 @@ fn rounds_up_to_whole_pages() -> Outcome {
 
 fn leaves_the_pages_untouched() -> Outcome {
     let region = ensure_ok(map_pages(16), "map_pages(16) succeeds")?;
-    let resident = resident_pages(region.start, region.len);
+    let resident = pages_in_ram(region.start, region.len);
     ensure(resident.is_some(), "the whole region is mapped")?;
     ensure(resident == Some(0), "no page is in RAM before it is touched (mincore): do not write to it")
 }
@@ -86,8 +86,8 @@ fn unmap_gives_the_whole_region_back() -> Outcome {
     let region = ensure_ok(map_pages(3), "map_pages(3) succeeds")?;
     ensure_ok(unmap(region), "unmap of a region from map_pages succeeds")?;
     let last_page = region.start + region.len - page_size();
-    ensure(maps_line(region.start).is_none(), "after unmap no line of /proc/self/maps covers the region's first page")?;
-    ensure(maps_line(last_page).is_none(), "after unmap no line of /proc/self/maps covers the region's last page")
+    ensure(maps_entry(region.start).is_none(), "after unmap no line of /proc/self/maps covers the region's first page")?;
+    ensure(maps_entry(last_page).is_none(), "after unmap no line of /proc/self/maps covers the region's last page")
 }
 
 fn impossible_requests_are_errors_not_panics() -> Outcome {

@@ -88,6 +88,8 @@ pub fn no_huge_pages() {
 pub struct Mapping {
     pub ptr: *mut u8,
     pub len: usize,
+    /// Bytes of `PROT_NONE` guard on each side (0 unless made by `isolated`).
+    guard: usize,
 }
 
 impl Mapping {
@@ -100,7 +102,23 @@ impl Mapping {
         // SAFETY: a fresh mapping that nothing else refers to.
         let ptr = unsafe { libc::mmap(std::ptr::null_mut(), len, prot, flags, -1, 0) };
         assert!(ptr != libc::MAP_FAILED, "the test could not map {len} bytes: {}", std::io::Error::last_os_error());
-        Mapping { ptr: ptr.cast(), len }
+        Mapping { ptr: ptr.cast(), len, guard: 0 }
+    }
+
+    /// `len` bytes of private anonymous memory with a `PROT_NONE` page on each
+    /// side, so that the kernel cannot merge it with a neighbour: its maps line
+    /// and smaps block describe exactly this memory.
+    pub fn isolated(len: usize, prot: i32) -> Mapping {
+        let page = page_size();
+        let inner = len.next_multiple_of(page);
+        let mut whole = Mapping::anonymous(inner + 2 * page, libc::PROT_NONE);
+        // SAFETY: the middle of the test's own mapping; the first page stays a guard.
+        let ptr = unsafe { whole.ptr.add(page) };
+        // SAFETY: changing the protection of that middle part only.
+        let result = unsafe { libc::mprotect(ptr.cast(), inner, prot) };
+        assert_eq!(result, 0, "the test could not mprotect its memory: {}", std::io::Error::last_os_error());
+        (whole.ptr, whole.len, whole.guard) = (ptr, len, page);
+        whole
     }
 
     pub fn addr(&self) -> usize {
@@ -110,14 +128,16 @@ impl Mapping {
 
 impl Drop for Mapping {
     fn drop(&mut self) {
-        // SAFETY: unmapping exactly the mapping this value owns.
-        unsafe { libc::munmap(self.ptr.cast(), self.len) };
+        let start = self.ptr as usize - self.guard;
+        let len = self.len.next_multiple_of(page_size()) + 2 * self.guard;
+        // SAFETY: unmapping exactly the mapping this value owns, guards included.
+        unsafe { libc::munmap(start as *mut libc::c_void, len) };
     }
 }
 
 /// One line of /proc/self/maps.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MapsLine {
+pub struct MapsEntry {
     pub start: usize,
     pub end: usize,
     pub perms: String,
@@ -127,7 +147,7 @@ pub struct MapsLine {
     pub path: String,
 }
 
-impl MapsLine {
+impl MapsEntry {
     pub fn len(&self) -> usize {
         self.end - self.start
     }
@@ -141,7 +161,7 @@ impl MapsLine {
     }
 
     /// Parse one line of a maps file. The path may contain spaces.
-    pub fn parse(line: &str) -> Option<MapsLine> {
+    pub fn parse(line: &str) -> Option<MapsEntry> {
         let mut rest = line;
         let mut field = || {
             let trimmed = rest.trim_start();
@@ -157,25 +177,25 @@ impl MapsLine {
         let inode = field().parse().ok()?;
         let path = rest.trim_start().to_string();
         let hex = |text: &str| usize::from_str_radix(text, 16).ok();
-        Some(MapsLine { start: hex(start)?, end: hex(end)?, perms, offset, inode, path })
+        Some(MapsEntry { start: hex(start)?, end: hex(end)?, perms, offset, inode, path })
     }
 }
 
 /// Every line of this process's /proc/self/maps.
-pub fn maps() -> Vec<MapsLine> {
+pub fn maps_entries() -> Vec<MapsEntry> {
     let text = std::fs::read_to_string("/proc/self/maps").expect("read /proc/self/maps");
-    text.lines().filter_map(MapsLine::parse).collect()
+    text.lines().filter_map(MapsEntry::parse).collect()
 }
 
 /// The line of /proc/self/maps whose range contains `addr`.
-pub fn maps_line(addr: usize) -> Option<MapsLine> {
-    maps().into_iter().find(|line| line.contains(addr))
+pub fn maps_entry(addr: usize) -> Option<MapsEntry> {
+    maps_entries().into_iter().find(|line| line.contains(addr))
 }
 
 /// Addresses that are mapped now but were not in `before`: `(start, end)` runs,
 /// merged where they touch. A new mapping shows up here even when the kernel
 /// merged it into a neighbouring line of the same permissions.
-pub fn new_ranges(before: &[MapsLine], after: &[MapsLine]) -> Vec<(usize, usize)> {
+pub fn new_ranges(before: &[MapsEntry], after: &[MapsEntry]) -> Vec<(usize, usize)> {
     let mut added: Vec<(usize, usize)> = Vec::new();
     for line in after {
         let mut pieces = vec![(line.start, line.end)];
@@ -212,7 +232,7 @@ pub fn smaps_field(addr: usize, name: &str) -> Option<u64> {
     let mut inside = false;
     for line in text.lines() {
         // A block starts with its maps line; "Name: value" lines follow.
-        if let Some(region) = MapsLine::parse(line) {
+        if let Some(region) = MapsEntry::parse(line) {
             inside = region.contains(addr);
             continue;
         }
@@ -344,19 +364,119 @@ pub fn no_children_left() -> bool {
     result == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ECHILD)
 }
 
-/// A fresh, empty temporary file for a test (removed by the caller or when the
-/// test's process group is gone; the directory is the system's temp dir).
+/// A new temporary file holding `contents`, with a name no other test uses.
+/// The test removes it when done (a test killed halfway leaves it in the
+/// system's temporary folder, named workbook-TAG-PID-N).
 pub fn temp_file(tag: &str, contents: &[u8]) -> std::path::PathBuf {
-    let path = std::env::temp_dir().join(format!("workbook-{tag}-{}", std::process::id()));
+    static COUNT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = COUNT.fetch_add(1, Ordering::SeqCst);
+    let path = std::env::temp_dir().join(format!("workbook-{tag}-{}-{n}", std::process::id()));
     std::fs::write(&path, contents).expect("write a temporary file for the test");
     path
 }
 
 /// How many pages of `[addr, addr + len)` are in RAM now, from `mincore`.
 /// `None` when part of the range is not mapped (mincore says ENOMEM).
-pub fn resident_pages(addr: usize, len: usize) -> Option<usize> {
+pub fn pages_in_ram(addr: usize, len: usize) -> Option<usize> {
     let mut flags = vec![0u8; len.div_ceil(page_size())];
     // SAFETY: `flags` has one byte per page of the range, as mincore requires.
     let result = unsafe { libc::mincore(addr as *mut libc::c_void, len, flags.as_mut_ptr()) };
     (result == 0).then(|| flags.iter().filter(|&&f| f & 1 == 1).count())
+}
+
+
+/// From now on, refuse (EPERM) every system call that writes file data
+/// through a file descriptor above 3 (write, pwrite, writev, sendfile,
+/// copy_file_range, splice...), with a seccomp filter. Output (fds 1 and 2)
+/// and the verdict (fd 3) still work. What still reaches a file then went
+/// through a shared mapping. Returns false where the filter is not known
+/// (an architecture other than x86_64 or aarch64).
+pub fn forbid_file_writes() -> bool {
+    let Some(arch) = AUDIT_ARCH else { return false };
+    let by_fd = [libc::SYS_write, libc::SYS_pwrite64, libc::SYS_writev, libc::SYS_pwritev, libc::SYS_pwritev2, libc::SYS_sendfile];
+    let always = [libc::SYS_copy_file_range, libc::SYS_splice, libc::SYS_vmsplice, libc::SYS_fallocate];
+    let mut program = vec![
+        bpf(BPF_LD_W_ABS, 0, 0, 4), // A = seccomp_data.arch
+        bpf(BPF_JEQ_K, 1, 0, arch),
+        bpf(BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW), // another ABI: leave it alone
+        bpf(BPF_LD_W_ABS, 0, 0, 0), // A = seccomp_data.nr
+    ];
+    for nr in by_fd {
+        program.extend([
+            bpf(BPF_JEQ_K, 0, 4, nr as u32),
+            bpf(BPF_LD_W_ABS, 0, 0, 16), // A = low half of args[0], the fd
+            bpf(BPF_JGE_K, 0, 1, 4),
+            bpf(BPF_RET_K, 0, 0, SECCOMP_RET_ERRNO | libc::EPERM as u32),
+            bpf(BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW),
+        ]);
+    }
+    for nr in always {
+        program.extend([bpf(BPF_JEQ_K, 0, 1, nr as u32), bpf(BPF_RET_K, 0, 0, SECCOMP_RET_ERRNO | libc::EPERM as u32)]);
+    }
+    program.push(bpf(BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW));
+    let fprog = libc::sock_fprog { len: program.len() as u16, filter: program.as_mut_ptr() };
+    // SAFETY: no_new_privs is required for an unprivileged filter; the
+    // program is a valid BPF array that outlives the call (the kernel copies it).
+    unsafe {
+        libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+        libc::prctl(libc::PR_SET_SECCOMP, libc::SECCOMP_MODE_FILTER, &fprog as *const libc::sock_fprog) == 0
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+const AUDIT_ARCH: Option<u32> = Some(0xC000_003E);
+#[cfg(target_arch = "aarch64")]
+const AUDIT_ARCH: Option<u32> = Some(0xC000_00B7);
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+const AUDIT_ARCH: Option<u32> = None;
+
+const BPF_LD_W_ABS: u16 = 0x20; // BPF_LD | BPF_W | BPF_ABS
+const BPF_JEQ_K: u16 = 0x15; // BPF_JMP | BPF_JEQ | BPF_K
+const BPF_JGE_K: u16 = 0x35; // BPF_JMP | BPF_JGE | BPF_K
+const BPF_RET_K: u16 = 0x06; // BPF_RET | BPF_K
+const SECCOMP_RET_ALLOW: u32 = 0x7fff_0000;
+const SECCOMP_RET_ERRNO: u32 = 0x0005_0000;
+
+fn bpf(code: u16, jt: u8, jf: u8, k: u32) -> libc::sock_filter {
+    libc::sock_filter { code, jt, jf, k }
+}
+
+/// Linux capability numbers (include/uapi/linux/capability.h).
+pub const CAP_IPC_LOCK: u32 = 14;
+
+/// Drop capability `cap` from this process's effective and permitted sets,
+/// so a test behaves the same as root and as an ordinary user. (Root has
+/// CAP_IPC_LOCK, which lets it lock memory past RLIMIT_MEMLOCK.)
+pub fn drop_capability(cap: u32) {
+    #[repr(C)]
+    struct Header {
+        version: u32,
+        pid: i32,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy, Default)]
+    struct Data {
+        effective: u32,
+        permitted: u32,
+        inheritable: u32,
+    }
+    const VERSION_3: u32 = 0x2008_0522;
+    let mut header = Header { version: VERSION_3, pid: 0 };
+    let mut data = [Data::default(); 2];
+    let (word, bit) = ((cap / 32) as usize, 1u32 << (cap % 32));
+    // SAFETY: capget/capset with a version-3 header and two data words, as the kernel expects.
+    unsafe {
+        libc::syscall(libc::SYS_capget, &mut header as *mut Header, data.as_mut_ptr());
+        data[word].effective &= !bit;
+        data[word].permitted &= !bit;
+        libc::syscall(libc::SYS_capset, &mut header as *mut Header, data.as_ptr());
+    }
+}
+
+/// Set this process's RLIMIT_MEMLOCK (soft and hard) to `bytes`. Lowering is always allowed.
+pub fn set_memlock_limit(bytes: u64) {
+    let limit = libc::rlimit { rlim_cur: bytes, rlim_max: bytes };
+    // SAFETY: setrlimit with a valid struct.
+    let result = unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &limit) };
+    assert_eq!(result, 0, "the test could not lower RLIMIT_MEMLOCK: {}", std::io::Error::last_os_error());
 }
