@@ -14,16 +14,30 @@ compile_error!(
      `docker run -it --rm -v \"$PWD\":/work -w /work rust:latest`)."
 );
 
+// Every module is Linux-only. Leaving them out elsewhere keeps the message above
+// the only error a macOS or Windows learner sees.
+#[cfg(target_os = "linux")]
 pub mod child;
+#[cfg(target_os = "linux")]
 pub mod cli;
+#[cfg(target_os = "linux")]
 pub mod fenced;
+#[cfg(target_os = "linux")]
 pub mod maps;
+#[cfg(target_os = "linux")]
 pub mod meminfo;
+#[cfg(target_os = "linux")]
 pub mod pagemap;
+#[cfg(target_os = "linux")]
 pub mod proc_pid;
+#[cfg(target_os = "linux")]
 pub mod report;
+#[cfg(target_os = "linux")]
 pub mod smaps;
+#[cfg(target_os = "linux")]
 pub mod sys;
+#[cfg(target_os = "linux")]
 pub mod tempdir;
 
+#[cfg(target_os = "linux")]
 pub use report::{Lesson, size};
