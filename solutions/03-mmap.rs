@@ -36,7 +36,14 @@ pub fn map_bytes(bytes: usize) -> io::Result<Region> {
 fn map(len: usize) -> io::Result<Region> {
     // SAFETY: a new mapping at an address the kernel chooses; it replaces nothing.
     let start = unsafe {
-        libc::mmap(ptr::null_mut(), len, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0)
+        libc::mmap(
+            ptr::null_mut(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
     };
     if start == libc::MAP_FAILED {
         return Err(io::Error::last_os_error());

@@ -25,7 +25,14 @@ impl GuardedBuffer {
         let mapping_len = usable.checked_add(page).ok_or(io::ErrorKind::InvalidInput)?;
         // SAFETY: a new anonymous mapping; it replaces nothing.
         let mapping = unsafe {
-            libc::mmap(std::ptr::null_mut(), mapping_len, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0)
+            libc::mmap(
+                std::ptr::null_mut(),
+                mapping_len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
         };
         if mapping == libc::MAP_FAILED {
             return Err(io::Error::last_os_error());

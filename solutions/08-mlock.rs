@@ -49,7 +49,14 @@ impl LockedSecret {
         let pages_len = secret.len().next_multiple_of(page_size());
         // SAFETY: a new anonymous mapping; it replaces nothing.
         let pages = unsafe {
-            libc::mmap(std::ptr::null_mut(), pages_len, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0)
+            libc::mmap(
+                std::ptr::null_mut(),
+                pages_len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
         };
         if pages == libc::MAP_FAILED {
             return Err(LockError::Other(io::Error::last_os_error()));
@@ -61,7 +68,9 @@ impl LockedSecret {
             // SAFETY: unmapping what we mapped; nothing else refers to it.
             unsafe { libc::munmap(pages, pages_len) };
             return Err(match error.raw_os_error() {
-                Some(libc::ENOMEM) | Some(libc::EPERM) => LockError::OverLimit { wanted: pages_len, limit: memlock_limit() },
+                Some(libc::ENOMEM) | Some(libc::EPERM) => {
+                    LockError::OverLimit { wanted: pages_len, limit: memlock_limit() }
+                }
                 _ => LockError::Other(error),
             });
         }

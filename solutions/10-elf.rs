@@ -101,7 +101,9 @@ pub fn origin_of(addr: usize) -> io::Result<Option<Origin>> {
 }
 
 fn line_holds(line: &str, addr: usize) -> bool {
-    let Some((start, end)) = line.split_whitespace().next().and_then(|range| range.split_once('-')) else { return false };
+    let Some((start, end)) = line.split_whitespace().next().and_then(|range| range.split_once('-')) else {
+        return false;
+    };
     match (usize::from_str_radix(start, 16), usize::from_str_radix(end, 16)) {
         (Ok(start), Ok(end)) => start <= addr && addr < end,
         _ => false,

@@ -53,8 +53,11 @@ fn generate(variants: &[(String, String)], suites: &[(String, String)]) -> Strin
     }
     code.push_str("pub static VARIANTS: &[crate::Variant] = &[\n");
     for (v, (name, _)) in variants.iter().enumerate() {
-        let suite_list: Vec<String> =
-            suites.iter().enumerate().map(|(s, (suite, _))| format!("({suite:?}, variant_{v}::suite_{s}::TESTS)")).collect();
+        let suite_list: Vec<String> = suites
+            .iter()
+            .enumerate()
+            .map(|(s, (suite, _))| format!("({suite:?}, variant_{v}::suite_{s}::TESTS)"))
+            .collect();
         writeln!(code, "    crate::Variant {{ name: {name:?}, suites: &[{}] }},", suite_list.join(", ")).unwrap();
     }
     code.push_str("];\n");

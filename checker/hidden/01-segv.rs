@@ -52,10 +52,15 @@ fn other_signals_are_reported_too() -> Outcome {
     let _ = std::fs::remove_file(&path);
     let prot = libc::PROT_READ | libc::PROT_WRITE;
     // SAFETY: a shared mapping of the test's own (empty) file.
-    let addr = unsafe { libc::mmap(std::ptr::null_mut(), page_size(), prot, libc::MAP_SHARED, std::os::fd::AsRawFd::as_raw_fd(&file), 0) };
+    let addr = unsafe {
+        libc::mmap(std::ptr::null_mut(), page_size(), prot, libc::MAP_SHARED, std::os::fd::AsRawFd::as_raw_fd(&file), 0)
+    };
     assert!(addr != libc::MAP_FAILED, "the test could not map its file");
     let ending = ensure_ok(write_in_child(addr as usize), "write_in_child returns Ok when fork works")?;
-    ensure(ending == Ending::Killed(libc::SIGBUS), "a write past the end of a mapped file is reported as Killed(SIGBUS)")
+    ensure(
+        ending == Ending::Killed(libc::SIGBUS),
+        "a write past the end of a mapped file is reported as Killed(SIGBUS)",
+    )
 }
 
 fn the_child_is_reaped() -> Outcome {

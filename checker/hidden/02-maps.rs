@@ -24,7 +24,10 @@ fn parse(line: &str) -> Result<MapsLine, Failure> {
 fn reads_every_column_of_a_file_line() -> Outcome {
     let line = parse("5581f0a00000-5581f0a21000 r-xp 00002000 fd:01 1835027                    /usr/bin/cat")?;
     ensure(line.start == 0x5581f0a00000 && line.end == 0x5581f0a21000, "start and end are read as hexadecimal")?;
-    ensure(line.perms == Perms { read: true, write: false, exec: true, shared: false }, "r-xp means read, exec, private")?;
+    ensure(
+        line.perms == Perms { read: true, write: false, exec: true, shared: false },
+        "r-xp means read, exec, private",
+    )?;
     ensure(line.offset == 0x2000, "the offset is read as hexadecimal")?;
     ensure(line.device == (0xfd, 0x01), "the device is major:minor, both hexadecimal")?;
     ensure(line.inode == 1835027, "the inode is read as decimal")?;
@@ -34,7 +37,8 @@ fn reads_every_column_of_a_file_line() -> Outcome {
 
 fn anonymous_memory_has_an_empty_path() -> Outcome {
     // The kernel ends a line without a path with a space after the inode.
-    for text in ["7f3a1c000000-7f3a22400000 rw-p 00000000 00:00 0 ", "7f3a1c000000-7f3a22400000 rw-p 00000000 00:00 0"] {
+    for text in ["7f3a1c000000-7f3a22400000 rw-p 00000000 00:00 0 ", "7f3a1c000000-7f3a22400000 rw-p 00000000 00:00 0"]
+    {
         let line = parse(text)?;
         ensure(line.path.is_empty(), "a line without a path has an empty path")?;
         ensure(line.inode == 0 && line.device == (0, 0), "anonymous memory has device 00:00 and inode 0")?;
@@ -55,7 +59,10 @@ fn a_deleted_file_is_marked() -> Outcome {
 
 fn special_regions_and_large_numbers() -> Outcome {
     let vsyscall = parse("ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsyscall]")?;
-    ensure(vsyscall.start == 0xffffffffff600000 && vsyscall.end == 0xffffffffff601000, "addresses can use all 64 bits")?;
+    ensure(
+        vsyscall.start == 0xffffffffff600000 && vsyscall.end == 0xffffffffff601000,
+        "addresses can use all 64 bits",
+    )?;
     ensure(vsyscall.path == "[vsyscall]", "a bracketed name is the path")?;
     let named = parse("7ffd1c000000-7ffd1c200000 rw-p 00000000 00:00 0   [anon:my buffer]")?;
     ensure(named.path == "[anon:my buffer]", "a bracketed name with a space is kept whole")?;
@@ -78,7 +85,15 @@ fn malformed_lines_are_none_not_panics() -> Outcome {
     let kinds: [(&str, &[&str]); 4] = [
         (
             "a line with a column missing gives None",
-            &["", " ", "garbage", "1000-2000", "1000-2000 rw-p", "1000-2000 rw-p 00000000 00:00", "1000 rw-p 00000000 00:00 0"],
+            &[
+                "",
+                " ",
+                "garbage",
+                "1000-2000",
+                "1000-2000 rw-p",
+                "1000-2000 rw-p 00000000 00:00",
+                "1000 rw-p 00000000 00:00 0",
+            ],
         ),
         (
             "a number that does not parse gives None",
@@ -132,16 +147,24 @@ fn every_line_of_this_process_parses() -> Outcome {
 
 fn region_of_finds_the_right_region() -> Outcome {
     let local = 0u8;
-    let stack = ensure_ok(region_of(std::hint::black_box(&local) as *const u8 as usize), "region_of reads /proc/self/maps")?;
+    let stack =
+        ensure_ok(region_of(std::hint::black_box(&local) as *const u8 as usize), "region_of reads /proc/self/maps")?;
     ensure(stack.is_some_and(|l| l.path == "[stack]"), "a local variable is found in [stack]")?;
-    let code = ensure_ok(region_of(region_of_finds_the_right_region as fn() -> Outcome as usize), "region_of reads maps")?;
+    let code =
+        ensure_ok(region_of(region_of_finds_the_right_region as fn() -> Outcome as usize), "region_of reads maps")?;
     ensure(code.is_some_and(|l| l.perms.exec && !l.perms.write), "a function is found in an r-x region")?;
     let memory = Mapping::anonymous(3 * page_size(), libc::PROT_READ);
     let last_byte = memory.addr() + memory.len - 1;
     let found = ensure_ok(region_of(last_byte), "region_of reads /proc/self/maps")?;
     let found = ensure_some(found, "the last byte of a mapping is found")?;
-    ensure(found.start <= memory.addr() && found.end >= memory.addr() + memory.len, "the region found holds the address")?;
-    ensure(found.perms.read && !found.perms.write && found.path.is_empty(), "the region found is the right one (r--p, anonymous)")
+    ensure(
+        found.start <= memory.addr() && found.end >= memory.addr() + memory.len,
+        "the region found holds the address",
+    )?;
+    ensure(
+        found.perms.read && !found.perms.write && found.path.is_empty(),
+        "the region found is the right one (r--p, anonymous)",
+    )
 }
 
 fn region_of_excludes_the_end_address() -> Outcome {

@@ -48,7 +48,6 @@ fn rounds_up_to_whole_pages() -> Outcome {
         let before = maps_entries();
         let region = ensure_ok(map_bytes(bytes), "map_bytes succeeds for a few bytes")?;
         let added = new_ranges(&before, &maps_entries());
-        ensure(region.len % page == 0, "map_bytes reports a whole number of pages")?;
         ensure(region.len == pages * page, "map_bytes rounds a partial page up to one whole page")?;
         ensure(
             added.contains(&(region.start, region.start + region.len)),
@@ -76,7 +75,8 @@ fn every_page_can_be_written_and_read() -> Outcome {
             unsafe { std::ptr::write_volatile(base.add(offset), 0x5a) };
         }
         // SAFETY: as above, reading back what was written.
-        let all_back = (0..region.len).step_by(page_size()).all(|o| unsafe { std::ptr::read_volatile(base.add(o)) } == 0x5a);
+        let all_back =
+            (0..region.len).step_by(page_size()).all(|o| unsafe { std::ptr::read_volatile(base.add(o)) } == 0x5a);
         if all_back { 0 } else { 1 }
     });
     ensure(ending == ChildEnd::Exited(0), "every page of the region can be written and read back")
@@ -86,7 +86,10 @@ fn unmap_gives_the_whole_region_back() -> Outcome {
     let region = ensure_ok(map_pages(3), "map_pages(3) succeeds")?;
     ensure_ok(unmap(region), "unmap of a region from map_pages succeeds")?;
     let last_page = region.start + region.len - page_size();
-    ensure(maps_entry(region.start).is_none(), "after unmap no line of /proc/self/maps covers the region's first page")?;
+    ensure(
+        maps_entry(region.start).is_none(),
+        "after unmap no line of /proc/self/maps covers the region's first page",
+    )?;
     ensure(maps_entry(last_page).is_none(), "after unmap no line of /proc/self/maps covers the region's last page")
 }
 

@@ -53,7 +53,10 @@ fn every_page_gets_memory_of_its_own() -> Outcome {
     let (memory, slice) = fresh(16);
     touch_pages(slice);
     let rss = smaps_field(memory.addr(), "Rss");
-    ensure(rss == Some(memory.len as u64), "after touching, every page is in RAM with its own frame (Rss): write, not read")
+    ensure(
+        rss == Some(memory.len as u64),
+        "after touching, every page is in RAM with its own frame (Rss): write, not read",
+    )
 }
 
 fn a_partial_last_page_is_touched_too() -> Outcome {
@@ -71,7 +74,10 @@ fn resident_pages_counts_what_is_in_ram() -> Outcome {
     for offset in [0, 3, 4, 11] {
         slice[offset * page_size()] = 1;
     }
-    ensure(ensure_ok(resident_pages(slice), "resident_pages succeeds")? == 4, "resident_pages counts the pages written to")
+    ensure(
+        ensure_ok(resident_pages(slice), "resident_pages succeeds")? == 4,
+        "resident_pages counts the pages written to",
+    )
 }
 
 fn resident_pages_counts_a_partial_last_page() -> Outcome {

@@ -33,7 +33,10 @@ fn whole_u64_values_come_through() -> Outcome {
         for shared in [false, true] {
             let seen = run(before, after, shared)?;
             ensure(seen.child == after, "the child's value comes through whole, all 64 bits (use the pipe)")?;
-            ensure(seen.parent == if shared { after } else { before }, "the parent's value is read whole, all 64 bits")?;
+            ensure(
+                seen.parent == if shared { after } else { before },
+                "the parent's value is read whole, all 64 bits",
+            )?;
         }
     }
     Ok(())
@@ -64,5 +67,8 @@ fn open_descriptors() -> usize {
 }
 
 fn shared_anonymous_regions() -> usize {
-    maps_entries().iter().filter(|e| e.perms.ends_with('s') && (e.path.is_empty() || e.path.starts_with("/dev/zero"))).count()
+    maps_entries()
+        .iter()
+        .filter(|e| e.perms.ends_with('s') && (e.path.is_empty() || e.path.starts_with("/dev/zero")))
+        .count()
 }

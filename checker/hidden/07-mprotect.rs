@@ -50,7 +50,9 @@ fn the_first_byte_past_the_end_faults() -> Outcome {
             0
         });
         let ChildEnd::Killed { signal, code, addr } = ending else {
-            return fail("writing the first byte past the end kills the writer (the guard page is right after the buffer)");
+            return fail(
+                "writing the first byte past the end kills the writer (the guard page is right after the buffer)",
+            );
         };
         ensure(signal == libc::SIGSEGV, "the overflow is a SIGSEGV")?;
         ensure(code == Some(SEGV_ACCERR), "its si_code is SEGV_ACCERR: a mapped page without permission")?;
@@ -68,7 +70,10 @@ fn reading_past_the_end_faults_too() -> Outcome {
         let byte = unsafe { (past_the_end as *const u8).read_volatile() };
         i32::from(byte == 255)
     });
-    ensure(matches!(ending, ChildEnd::Killed { signal: libc::SIGSEGV, .. }), "reading the guard page faults too (PROT_NONE, not read-only)")
+    ensure(
+        matches!(ending, ChildEnd::Killed { signal: libc::SIGSEGV, .. }),
+        "reading the guard page faults too (PROT_NONE, not read-only)",
+    )
 }
 
 fn maps_shows_the_guard_page() -> Outcome {

@@ -95,7 +95,10 @@ fn a_failure_leaves_nothing_behind() -> Outcome {
     let added = new_ranges(&before, &maps_entries());
     ensure(result.is_err(), "a secret past the limit is an error")?;
     ensure(locked_bytes() == 0, "after a failure nothing is locked (VmLck 0)")?;
-    ensure(added.iter().all(|(start, end)| end - start < wanted), "after a failure the secret's pages are unmapped again")
+    ensure(
+        added.iter().all(|(start, end)| end - start < wanted),
+        "after a failure the secret's pages are unmapped again",
+    )
 }
 
 fn drop_unlocks_and_unmaps() -> Outcome {

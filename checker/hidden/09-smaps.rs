@@ -73,7 +73,14 @@ fn reads_pss_not_a_field_that_starts_like_it() -> Outcome {
     let _ = std::fs::remove_file(&path);
     // SAFETY: a private read-only mapping of the test's own file.
     let map = unsafe {
-        libc::mmap(std::ptr::null_mut(), 4 * page, libc::PROT_READ, libc::MAP_PRIVATE, std::os::fd::AsRawFd::as_raw_fd(&file), 0)
+        libc::mmap(
+            std::ptr::null_mut(),
+            4 * page,
+            libc::PROT_READ,
+            libc::MAP_PRIVATE,
+            std::os::fd::AsRawFd::as_raw_fd(&file),
+            0,
+        )
     };
     assert!(map != libc::MAP_FAILED, "the test could not map its file");
     for i in 0..4 {
@@ -97,7 +104,10 @@ fn pss_is_divided_among_the_sharers() -> Outcome {
     for (children, shares) in [(0, 1), (1, 2), (3, 4)] {
         let pss = ensure_ok(pss_while_shared(region.addr(), region.len, children), "pss_while_shared succeeds")?;
         ensure(pss != 0, "the region's Pss is measured while it is shared (not 0)")?;
-        ensure(pss == (8 * page / shares) as u64, "with N processes mapping every page, Pss is Rss / N (children must touch the pages)")?;
+        ensure(
+            pss == (8 * page / shares) as u64,
+            "with N processes mapping every page, Pss is Rss / N (children must touch the pages)",
+        )?;
         ensure(no_children_left(), "every child is waited for: no zombie is left")?;
     }
     Ok(())

@@ -2,7 +2,7 @@
 //! the program headers it loaded are in memory at getauxval(AT_PHDR), so
 //! nothing here parses ELF the same way the learner does.
 
-use super::exercise::{Segment, load_segments, origin_of, PF_W, PF_X};
+use super::exercise::{PF_W, PF_X, Segment, load_segments, origin_of};
 use crate::prelude::*;
 
 pub const TESTS: &[Test] = &[
@@ -91,7 +91,10 @@ fn reads_a_hand_made_elf_file() -> Outcome {
     let file = elf_file(2, 1, 0x80, &headers);
     let read = ensure_ok(segments_of(&file), "load_segments reads a small, valid ELF file")?;
     ensure(read.len() == 2, "only the PT_LOAD headers are returned, in file order")?;
-    ensure(read[0] == Segment { offset: 0, vaddr: 0, filesz: 0x1234, memsz: 0x1234, flags: 5 }, "the first segment's fields")?;
+    ensure(
+        read[0] == Segment { offset: 0, vaddr: 0, filesz: 0x1234, memsz: 0x1234, flags: 5 },
+        "the first segment's fields",
+    )?;
     ensure(
         read[1] == Segment { offset: 0x1e00, vaddr: 0x2e00, filesz: 0x100, memsz: 0x5000, flags: 6 },
         "the second segment's fields (the program headers start at e_phoff, wherever that is)",
@@ -117,7 +120,10 @@ fn refuses_what_is_not_elf64_little_endian() -> Outcome {
         ensure(matches!(&result, Err(e) if e.kind() == std::io::ErrorKind::InvalidData), property)?;
     }
     let missing = load_segments(std::path::Path::new("/nonexistent/workbook-elf"));
-    ensure(matches!(missing, Err(e) if e.kind() == std::io::ErrorKind::NotFound), "a missing file is the NotFound error from reading it")
+    ensure(
+        matches!(missing, Err(e) if e.kind() == std::io::ErrorKind::NotFound),
+        "a missing file is the NotFound error from reading it",
+    )
 }
 
 fn origin(addr: usize) -> Result<super::exercise::Origin, Failure> {
@@ -133,8 +139,14 @@ fn check_origin(addr: usize) -> Outcome {
         let file_addr = (addr - bias) as u64;
         h.p_vaddr <= file_addr && file_addr < h.p_vaddr + h.p_memsz
     });
-    ensure(expected.is_some_and(|h| h.p_vaddr == origin.segment.vaddr), "the segment is the PT_LOAD that holds the address")?;
-    ensure(origin.maps_line == raw_maps_line(addr), "maps_line is the whole line of /proc/self/maps that holds the address")
+    ensure(
+        expected.is_some_and(|h| h.p_vaddr == origin.segment.vaddr),
+        "the segment is the PT_LOAD that holds the address",
+    )?;
+    ensure(
+        origin.maps_line == raw_maps_line(addr),
+        "maps_line is the whole line of /proc/self/maps that holds the address",
+    )
 }
 
 fn a_function_comes_from_the_code_segment() -> Outcome {
@@ -162,7 +174,10 @@ fn the_bss_is_found_past_the_files_bytes() -> Outcome {
     assert!(beyond_file, "the test expected its zeroed static in the bss, past p_filesz");
     check_origin(addr)?;
     let origin = origin(addr)?;
-    ensure(origin.segment.memsz > origin.segment.filesz, "a bss address is in the segment whose memsz exceeds its filesz")
+    ensure(
+        origin.segment.memsz > origin.segment.filesz,
+        "a bss address is in the segment whose memsz exceeds its filesz",
+    )
 }
 
 fn addresses_outside_the_program_are_none() -> Outcome {

@@ -62,13 +62,20 @@ pub fn list(workbook: &Workbook) -> Outcome {
 pub fn hint(workbook: &Workbook, exercise: &Exercise, all: bool) -> Outcome {
     let hints = hints::load(workbook, exercise);
     if hints.is_empty() {
-        return Err(Problem::failed(format!("exercise {} has no hints ({} is missing)", exercise.id(), workbook.show(&workbook.hints(exercise)))));
+        return Err(Problem::failed(format!(
+            "exercise {} has no hints ({} is missing)",
+            exercise.id(),
+            workbook.show(&workbook.hints(exercise))
+        )));
     }
     let mut progress = Progress::load(&workbook.progress_file());
     let seen = progress.record(exercise).hints_seen;
     let shown: Vec<usize> = if all { (1..=hints.len()).collect() } else { vec![(seen + 1).min(hints.len())] };
     for &n in &shown {
-        println!("{}", style::heading(&format!("Exercise {} · {} — hint {n} of {}", exercise.id(), exercise.name, hints.len())));
+        println!(
+            "{}",
+            style::heading(&format!("Exercise {} · {} — hint {n} of {}", exercise.id(), exercise.name, hints.len()))
+        );
         println!();
         println!("{}", hints[n - 1]);
         println!();
@@ -77,7 +84,13 @@ pub fn hint(workbook: &Workbook, exercise: &Exercise, all: bool) -> Outcome {
     if last < hints.len() {
         println!("{}", style::dim(&format!("Run `cargo workbook hint {}` again for the next hint.", exercise.id())));
     } else if !all {
-        println!("{}", style::dim(&format!("That was the last hint; `cargo workbook hint {} --all` shows them all.", exercise.id())));
+        println!(
+            "{}",
+            style::dim(&format!(
+                "That was the last hint; `cargo workbook hint {} --all` shows them all.",
+                exercise.id()
+            ))
+        );
     }
     progress.set_hints_seen(exercise, seen.max(last));
     progress.save()?;
@@ -87,16 +100,22 @@ pub fn hint(workbook: &Workbook, exercise: &Exercise, all: bool) -> Outcome {
 pub fn solution(workbook: &Workbook, exercise: &Exercise, force: bool) -> Outcome {
     let progress = Progress::load(&workbook.progress_file());
     if !force && progress.record(exercise).verdict != Verdict::Done {
-        return Err(Problem::failed(format!("exercise {} is not solved yet, so its solution stays hidden", exercise.id()))
-            .with_hint(format!(
-                "solve it first (`cargo workbook verify {0}`; `cargo workbook hint {0}` helps); instructors: add --force",
-                exercise.id()
-            )));
+        return Err(Problem::failed(format!(
+            "exercise {} is not solved yet, so its solution stays hidden",
+            exercise.id()
+        ))
+        .with_hint(format!(
+            "solve it first (`cargo workbook verify {0}`; `cargo workbook hint {0}` helps); instructors: add --force",
+            exercise.id()
+        )));
     }
     let path = workbook.solution(exercise);
     let text = std::fs::read_to_string(&path)
         .map_err(|e| Problem::failed(format!("cannot read the solution {}: {e}", workbook.show(&path))))?;
-    println!("{}", style::heading(&format!("Reference solution of exercise {} ({})", exercise.id(), workbook.show(&path))));
+    println!(
+        "{}",
+        style::heading(&format!("Reference solution of exercise {} ({})", exercise.id(), workbook.show(&path)))
+    );
     println!();
     print!("{text}");
     Ok(true)
@@ -105,8 +124,9 @@ pub fn solution(workbook: &Workbook, exercise: &Exercise, force: bool) -> Outcom
 pub fn reset(workbook: &Workbook, exercise: &Exercise) -> Outcome {
     let source = workbook.source(exercise);
     let pristine_path = workbook.pristine(exercise);
-    let pristine = std::fs::read(&pristine_path)
-        .map_err(|e| Problem::failed(format!("cannot read the untouched exercise {}: {e}", workbook.show(&pristine_path))))?;
+    let pristine = std::fs::read(&pristine_path).map_err(|e| {
+        Problem::failed(format!("cannot read the untouched exercise {}: {e}", workbook.show(&pristine_path)))
+    })?;
     let current = std::fs::read(&source).ok();
     if current.as_deref() == Some(pristine.as_slice()) {
         println!("Exercise {} is untouched already: nothing to reset.", exercise.id());
@@ -128,7 +148,8 @@ pub fn reset(workbook: &Workbook, exercise: &Exercise) -> Outcome {
 /// over an existing backup (a second reset in the same second gets `-2`).
 fn save_backup(workbook: &Workbook, exercise: &Exercise, contents: &[u8]) -> Result<PathBuf, Problem> {
     let dir = workbook.backups_dir();
-    std::fs::create_dir_all(&dir).map_err(|e| Problem::failed(format!("cannot create {}: {e}", workbook.show(&dir))))?;
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| Problem::failed(format!("cannot create {}: {e}", workbook.show(&dir))))?;
     let stem = format!("{}-{}", exercise.slug(), local_timestamp());
     for n in 1..1000 {
         let name = if n == 1 { format!("{stem}.rs") } else { format!("{stem}-{n}.rs") };

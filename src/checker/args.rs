@@ -114,10 +114,9 @@ fn split(args: impl IntoIterator<Item = String>) -> Result<Words, Problem> {
             None => (arg.clone(), None),
         };
         let mut value = |what: &str| {
-            inline_value
-                .clone()
-                .or_else(|| args.next())
-                .ok_or_else(|| Problem::usage(format!("{flag} needs a {what}"), format!("for example: {flag} {}", example(what))))
+            inline_value.clone().or_else(|| args.next()).ok_or_else(|| {
+                Problem::usage(format!("{flag} needs a {what}"), format!("for example: {flag} {}", example(what)))
+            })
         };
         match flag.as_str() {
             "-h" | "--help" => words.help = true,
@@ -157,7 +156,10 @@ fn interpret(words: Words) -> Result<Command, Problem> {
         only_flags(&words, "", &[])?;
         return Ok(Command::Help);
     };
-    let options = RunOptions { tests_dir: words.tests_dir.clone(), timeout: words.timeout.unwrap_or(RunOptions::default().timeout) };
+    let options = RunOptions {
+        tests_dir: words.tests_dir.clone(),
+        timeout: words.timeout.unwrap_or(RunOptions::default().timeout),
+    };
     let command = match name.as_str() {
         "help" => Command::Help,
         "list" => {

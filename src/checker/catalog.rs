@@ -81,7 +81,10 @@ impl Workbook {
         let exercises_dir = match exercises_dir {
             None => root.join("exercises"),
             Some(dir) => dir.canonicalize().map_err(|e| {
-                Problem::usage(format!("--exercises {}: {e}", dir.display()), "give a folder that holds NN-name/src/lib.rs")
+                Problem::usage(
+                    format!("--exercises {}: {e}", dir.display()),
+                    "give a folder that holds NN-name/src/lib.rs",
+                )
             })?,
         };
         let state_dir = exercises_dir.parent().unwrap_or(&root).join(".workbook");

@@ -72,7 +72,9 @@ fn cargo_missing(error: &std::io::Error) -> Problem {
 fn executable(json_lines: &str) -> Option<PathBuf> {
     json_lines
         .lines()
-        .filter(|line| line.contains(r#""reason":"compiler-artifact""#) && line.contains(&format!(r#""name":"{PACKAGE}""#)))
+        .filter(|line| {
+            line.contains(r#""reason":"compiler-artifact""#) && line.contains(&format!(r#""name":"{PACKAGE}""#))
+        })
         .find_map(|line| json_string_after(line, r#""executable":""#))
         .map(PathBuf::from)
 }

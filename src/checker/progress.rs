@@ -159,9 +159,22 @@ mod tests {
 
     #[test]
     fn reads_good_lines_and_skips_bad_ones() {
-        assert_eq!(parse_line("03-mmap done hints=2"), Some(("03-mmap".into(), Record { verdict: Verdict::Done, hints_seen: 2 })));
-        assert_eq!(parse_line("01-segv failing"), Some(("01-segv".into(), Record { verdict: Verdict::Failing, hints_seen: 0 })));
-        for bad in ["03-mmap", "03-mmap finished", "99-nope done", "03-mmap done hints=x", "03-mmap done hints=1 extra", "\u{0}\u{1}"] {
+        assert_eq!(
+            parse_line("03-mmap done hints=2"),
+            Some(("03-mmap".into(), Record { verdict: Verdict::Done, hints_seen: 2 }))
+        );
+        assert_eq!(
+            parse_line("01-segv failing"),
+            Some(("01-segv".into(), Record { verdict: Verdict::Failing, hints_seen: 0 }))
+        );
+        for bad in [
+            "03-mmap",
+            "03-mmap finished",
+            "99-nope done",
+            "03-mmap done hints=x",
+            "03-mmap done hints=1 extra",
+            "\u{0}\u{1}",
+        ] {
             assert_eq!(parse_line(bad), None, "{bad:?}");
         }
     }

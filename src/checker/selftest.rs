@@ -30,7 +30,7 @@ const SOLUTION: &str = "solution";
 pub fn selftest(workbook: &Workbook, exercises: &[&'static Exercise], options: &RunOptions) -> Outcome {
     let started = Instant::now();
     let _lock = lock::exclusive(&workbook.target_dir().join("workbook-harness.lock"))?;
-    sandbox::stop_tests_on_ctrl_c();
+    sandbox::prepare_to_supervise();
     let limits = Limits::new(options.timeout);
     let mut failures = 0;
     for exercise in exercises {
@@ -51,7 +51,12 @@ pub fn selftest(workbook: &Workbook, exercises: &[&'static Exercise], options: &
 }
 
 /// Check one exercise; returns what is wrong with it (nothing, ideally).
-fn prove(workbook: &Workbook, exercise: &Exercise, options: &RunOptions, limits: Limits) -> Result<Vec<String>, Problem> {
+fn prove(
+    workbook: &Workbook,
+    exercise: &Exercise,
+    options: &RunOptions,
+    limits: Limits,
+) -> Result<Vec<String>, Problem> {
     println!("{}", style::heading(&format!("Exercise {} · {}", exercise.id(), exercise.name)));
     let mut problems = check_files(workbook, exercise);
     let answers = match std::fs::read_to_string(workbook.wrong_answers(exercise)) {
@@ -102,7 +107,10 @@ fn check_files(workbook: &Workbook, exercise: &Exercise) -> Vec<String> {
     }
     let hints = hints::count(workbook, exercise);
     if hints < 2 {
-        problems.push(format!("{} has {hints} hints; give at least two, gentle first", workbook.show(&workbook.hints(exercise))));
+        problems.push(format!(
+            "{} has {hints} hints; give at least two, gentle first",
+            workbook.show(&workbook.hints(exercise))
+        ));
     }
     if !workbook.book_page(exercise).is_file() {
         problems.push(format!("{} is missing", workbook.show(&workbook.book_page(exercise))));
@@ -114,7 +122,8 @@ fn check_files(workbook: &Workbook, exercise: &Exercise) -> Vec<String> {
 /// under target/ (never beside the learner's files).
 fn variants(workbook: &Workbook, exercise: &Exercise, answers: &[WrongAnswer]) -> Result<Vec<Source>, String> {
     let solution_path = workbook.solution(exercise);
-    let solution = std::fs::read_to_string(&solution_path).map_err(|e| format!("{}: {e}", workbook.show(&solution_path)))?;
+    let solution =
+        std::fs::read_to_string(&solution_path).map_err(|e| format!("{}: {e}", workbook.show(&solution_path)))?;
     let mut sources = vec![
         Source { variant: UNTOUCHED.into(), path: workbook.pristine(exercise) },
         Source { variant: SOLUTION.into(), path: solution_path },
@@ -143,7 +152,11 @@ fn judge_variants(results: &BTreeMap<String, Vec<(TestId, Judgement)>>, answers:
             problems.push(format!("{} fails on the solution: {}", test.name, reasons.join(" / ")));
         }
     }
-    report(&format!("solution: {} of {} tests pass", solution.len() - solution.iter().filter(failed).count(), solution.len()));
+    report(&format!(
+        "solution: {} of {} tests pass",
+        solution.len() - solution.iter().filter(failed).count(),
+        solution.len()
+    ));
 
     let untouched = of(UNTOUCHED);
     for (test, _) in untouched.iter().filter(|r| !failed(r)) {
@@ -159,7 +172,11 @@ fn judge_variants(results: &BTreeMap<String, Vec<(TestId, Judgement)>>, answers:
                 problems.push(format!("wrong answer '{}' is not caught by {expected}", answer.title));
             }
         }
-        report(&format!("wrong answer '{}': caught by {}", answer.title, if caught.is_empty() { "nothing".to_string() } else { caught.join(", ") }));
+        report(&format!(
+            "wrong answer '{}': caught by {}",
+            answer.title,
+            if caught.is_empty() { "nothing".to_string() } else { caught.join(", ") }
+        ));
     }
     if solution.is_empty() {
         problems.push("no tests ran".to_string());

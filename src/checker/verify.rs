@@ -50,9 +50,12 @@ pub fn verify(workbook: &Workbook, exercise: &Exercise, options: &RunOptions, pr
         return Err(Problem::failed(format!("{} is missing", workbook.show(&source)))
             .with_hint(format!("`cargo workbook reset {}` puts the exercise back", exercise.id())));
     }
+    let suites = suites(workbook, exercise, options)?;
     println!("{}", style::heading(&format!("Exercise {} · {}: {}", exercise.id(), exercise.name, exercise.task)));
     println!("{}", style::dim(&format!("  your code: {}", workbook.show(&source))));
-    let suites = suites(workbook, exercise, options)?;
+    if let (Some(dir), 1) = (&options.tests_dir, suites.len()) {
+        println!("{}", style::dim(&format!("  (no {}.rs in {}: hidden tests only)", exercise.slug(), dir.display())));
+    }
     let _lock = lock::exclusive(&workbook.target_dir().join("workbook-harness.lock"))?;
     let Some(harness) = build(workbook, &[Source { variant: "learner".into(), path: source }], &suites)? else {
         progress.set_verdict(exercise, false);
@@ -63,7 +66,7 @@ pub fn verify(workbook: &Workbook, exercise: &Exercise, options: &RunOptions, pr
     let tests = list_tests(&harness)?;
     let started = Instant::now();
     let limits = Limits::new(options.timeout);
-    sandbox::stop_tests_on_ctrl_c();
+    sandbox::prepare_to_supervise();
     let mut failed = 0;
     let mut previous_reason: Option<Vec<String>> = None;
     for test in &tests {
@@ -99,16 +102,12 @@ pub fn suites(workbook: &Workbook, exercise: &Exercise, options: &RunOptions) ->
             ));
         }
         let file = dir.join(format!("{}.rs", exercise.slug()));
-        match file.canonicalize() {
-            Ok(path) => suites.push(Suite { name: "instructor".into(), path }),
-            Err(_) => println!("{}", style::dim(&format!("  (no {} in {}: hidden tests only)", file_name(&file), dir.display()))),
+        // No file: this exercise has no instructor tests (verify says so).
+        if let Ok(path) = file.canonicalize() {
+            suites.push(Suite { name: "instructor".into(), path });
         }
     }
     Ok(suites)
-}
-
-fn file_name(path: &Path) -> String {
-    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
 /// Build the harness; on a compile error, show it and return None.
@@ -214,7 +213,9 @@ fn killed(signal: i32, run: &TestRun) -> String {
         None => String::new(),
     };
     let why = match signal {
-        libc::SIGSEGV => "the code touched memory it may not: a null or dangling pointer, a page without that permission, or a stack overflow",
+        libc::SIGSEGV => {
+            "the code touched memory it may not: a null or dangling pointer, a page without that permission, or a stack overflow"
+        }
         libc::SIGBUS => "the code touched a mapped page with nothing behind it, such as past the end of a mapped file",
         libc::SIGABRT if run.output.contains("memory allocation of") => {
             "an allocation failed: a test may use at most 1 GiB of address space"
@@ -264,7 +265,10 @@ fn print_output(run: &TestRun) {
 fn print_done(exercise: &Exercise, progress: &Progress, tests: usize) {
     println!("{}", style::good(&format!("{PASS} All {tests} tests passed: exercise {} is done.", exercise.id())));
     println!("  Progress: {} of {} exercises done.", progress.done_count(), EXERCISES.len());
-    println!("  Compare with the reference solution: {}", style::command(&format!("cargo workbook solution {}", exercise.id())));
+    println!(
+        "  Compare with the reference solution: {}",
+        style::command(&format!("cargo workbook solution {}", exercise.id()))
+    );
     if let Some(next) = progress.next_unsolved() {
         println!("  Next: {}", style::command(&format!("cargo workbook verify {}", next.id())));
     }
@@ -279,5 +283,8 @@ fn print_stuck(workbook: &Workbook, exercise: &Exercise, progress: &Progress) {
         (total, _) => format!(" (you have read all {total}; `--all` shows them again)"),
     };
     println!("  Stuck? {}{which}", style::command(&format!("cargo workbook hint {}", exercise.id())));
-    println!("  The lesson shows the calls at work: {}", style::command(&format!("cargo run -p {}", exercise.lesson())));
+    println!(
+        "  The lesson shows the calls at work: {}",
+        style::command(&format!("cargo run -p {}", exercise.lesson()))
+    );
 }

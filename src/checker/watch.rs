@@ -9,12 +9,12 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::time::{Duration, SystemTime};
 
+use super::Outcome;
 use super::args::RunOptions;
 use super::catalog::{Exercise, Workbook};
 use super::progress::Progress;
 use super::style;
 use super::verify;
-use super::Outcome;
 
 const POLL: Duration = Duration::from_millis(300);
 /// Editors often write a file in several steps: wait until it is quiet this long.
@@ -39,7 +39,14 @@ pub fn watch(workbook: &Workbook, exercise: Option<&'static Exercise>, options: 
             match progress.next_unsolved() {
                 Some(next) => {
                     println!();
-                    println!("{}", style::heading(&format!("On to exercise {}: {}", next.id(), workbook.show(&workbook.source(next)))));
+                    println!(
+                        "{}",
+                        style::heading(&format!(
+                            "On to exercise {}: {}",
+                            next.id(),
+                            workbook.show(&workbook.source(next))
+                        ))
+                    );
                     exercise = next;
                     continue;
                 }
@@ -62,7 +69,10 @@ pub fn watch(workbook: &Workbook, exercise: Option<&'static Exercise>, options: 
 fn print_waiting(workbook: &Workbook, exercise: &Exercise, manual: bool) {
     println!();
     if manual {
-        println!("Edit {}, then press Enter to verify again (q and Enter to stop).", workbook.show(&workbook.source(exercise)));
+        println!(
+            "Edit {}, then press Enter to verify again (q and Enter to stop).",
+            workbook.show(&workbook.source(exercise))
+        );
     } else {
         println!(
             "Watching {} for changes: save to verify again. Enter verifies now; q and Enter stops.",
@@ -70,7 +80,9 @@ fn print_waiting(workbook: &Workbook, exercise: &Exercise, manual: bool) {
         );
         println!(
             "{}",
-            style::dim("(If saving does not start a run, as on WSL's /mnt/c or a network drive: cargo workbook watch --manual)")
+            style::dim(
+                "(If saving does not start a run, as on WSL's /mnt/c or a network drive: cargo workbook watch --manual)"
+            )
         );
     }
 }

@@ -96,8 +96,18 @@ pub fn apply(solution: &str, answer: &WrongAnswer) -> Result<String, String> {
     for (before, after) in &answer.edits {
         match text.matches(before.as_str()).count() {
             1 => text = text.replacen(before.as_str(), after, 1),
-            0 => return Err(format!("wrong answer '{}': its `-` lines are not in the solution:\n{before}", answer.title)),
-            n => return Err(format!("wrong answer '{}': its `-` lines occur {n} times in the solution:\n{before}", answer.title)),
+            0 => {
+                return Err(format!(
+                    "wrong answer '{}': its `-` lines are not in the solution:\n{before}",
+                    answer.title
+                ));
+            }
+            n => {
+                return Err(format!(
+                    "wrong answer '{}': its `-` lines occur {n} times in the solution:\n{before}",
+                    answer.title
+                ));
+            }
         }
     }
     Ok(text)
@@ -128,7 +138,10 @@ fails: c
         assert_eq!(answers[0].fails, vec!["a", "b"]);
         assert_eq!(
             answers[0].edits,
-            vec![("    let x = 1;\n    let y = 2;".into(), "    let x = 2;".into()), ("    drop(z);".into(), "".into())]
+            vec![
+                ("    let x = 1;\n    let y = 2;".into(), "    let x = 2;".into()),
+                ("    drop(z);".into(), "".into())
+            ]
         );
         assert_eq!(answers[1].edits, vec![("    let gone = 0;".into(), "".into())]);
     }

@@ -43,7 +43,10 @@ pub fn fail(property: &str) -> Outcome {
 
 /// The learner's `Ok` value, or a failure of `property` that shows the learner's error.
 pub fn ensure_ok<T, E: Debug>(result: Result<T, E>, property: &str) -> Result<T, Failure> {
-    result.map_err(|error| Failure { property: property.to_string(), detail: format!("your code returned Err({error:?})") })
+    result.map_err(|error| Failure {
+        property: property.to_string(),
+        detail: format!("your code returned Err({error:?})"),
+    })
 }
 
 /// The learner's `Some` value, or a failure of `property`.
@@ -265,7 +268,11 @@ pub enum ChildEnd {
     Exited(i32),
     /// Killed by `signal`; `code` and `addr` are the `si_code` and `si_addr` of
     /// a SIGSEGV or SIGBUS, when the child's handler saw one.
-    Killed { signal: i32, code: Option<i32>, addr: Option<usize> },
+    Killed {
+        signal: i32,
+        code: Option<i32>,
+        addr: Option<usize>,
+    },
 }
 
 /// `si_code` values of memory faults (include/uapi/asm-generic/siginfo.h).
@@ -384,7 +391,6 @@ pub fn pages_in_ram(addr: usize, len: usize) -> Option<usize> {
     (result == 0).then(|| flags.iter().filter(|&&f| f & 1 == 1).count())
 }
 
-
 /// From now on, refuse (EPERM) every system call that writes file data
 /// through a file descriptor above 3 (write, pwrite, writev, sendfile,
 /// copy_file_range, splice...), with a seccomp filter. Output (fds 1 and 2)
@@ -393,13 +399,20 @@ pub fn pages_in_ram(addr: usize, len: usize) -> Option<usize> {
 /// (an architecture other than x86_64 or aarch64).
 pub fn forbid_file_writes() -> bool {
     let Some(arch) = AUDIT_ARCH else { return false };
-    let by_fd = [libc::SYS_write, libc::SYS_pwrite64, libc::SYS_writev, libc::SYS_pwritev, libc::SYS_pwritev2, libc::SYS_sendfile];
+    let by_fd = [
+        libc::SYS_write,
+        libc::SYS_pwrite64,
+        libc::SYS_writev,
+        libc::SYS_pwritev,
+        libc::SYS_pwritev2,
+        libc::SYS_sendfile,
+    ];
     let always = [libc::SYS_copy_file_range, libc::SYS_splice, libc::SYS_vmsplice, libc::SYS_fallocate];
     let mut program = vec![
         bpf(BPF_LD_W_ABS, 0, 0, 4), // A = seccomp_data.arch
         bpf(BPF_JEQ_K, 1, 0, arch),
         bpf(BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW), // another ABI: leave it alone
-        bpf(BPF_LD_W_ABS, 0, 0, 0), // A = seccomp_data.nr
+        bpf(BPF_LD_W_ABS, 0, 0, 0),              // A = seccomp_data.nr
     ];
     for nr in by_fd {
         program.extend([
