@@ -59,6 +59,59 @@ pub fn list(workbook: &Workbook) -> Outcome {
     Ok(true)
 }
 
+/// `list --json`: the same states for an instructor's script, one object with
+/// the exercises in order and the overall count. Written by hand (no serde):
+/// a few fields, and `json_string` escapes every string that goes in.
+pub fn list_json(workbook: &Workbook) -> Outcome {
+    let progress = Progress::load(&workbook.progress_file());
+    let mut done = 0;
+    let mut entries = Vec::new();
+    for exercise in &EXERCISES {
+        let state = state(workbook, &progress, exercise);
+        done += usize::from(state == State::Done);
+        entries.push(format!(
+            "    {{\"id\": {}, \"name\": {}, \"task\": {}, \"state\": {}}}",
+            json_string(&exercise.id()),
+            json_string(exercise.name),
+            json_string(exercise.task),
+            json_string(state_word(state))
+        ));
+    }
+    println!("{{");
+    println!("  \"exercises\": [\n{}\n  ],", entries.join(",\n"));
+    println!("  \"done\": {done},");
+    println!("  \"total\": {}", EXERCISES.len());
+    println!("}}");
+    Ok(true)
+}
+
+fn state_word(state: State) -> &'static str {
+    match state {
+        State::NotStarted => "not started",
+        State::Failing => "failing",
+        State::Done => "done",
+        State::Missing => "missing",
+    }
+}
+
+/// `text` as a JSON string: quotes, backslashes and control characters escaped.
+pub fn json_string(text: &str) -> String {
+    let mut out = String::from("\"");
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 pub fn hint(workbook: &Workbook, exercise: &Exercise, all: bool) -> Outcome {
     let hints = hints::load(workbook, exercise);
     if hints.is_empty() {
@@ -193,4 +246,16 @@ fn local_timestamp() -> String {
         tm.tm_min,
         tm.tm_sec
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::json_string;
+
+    #[test]
+    fn escapes_json_strings() {
+        assert_eq!(json_string("plain"), r#""plain""#);
+        assert_eq!(json_string("a \"q\" \\ b"), r#""a \"q\" \\ b""#);
+        assert_eq!(json_string("line\nnext\u{1}"), r#""line\nnext\u0001""#);
+    }
 }

@@ -13,7 +13,8 @@ cargo workbook: the exercises of the Virtual Memory Workbook
 Usage: cargo workbook COMMAND [EXERCISE] [OPTIONS]
 
 Commands:
-  list                 every exercise, its state and your progress
+  list [--json]        every exercise, its state and your progress (--json: for instructors' scripts)
+  doctor               what this machine lets the lessons show, lesson by lesson
   verify [N]           build exercise N with your code and run its hidden tests
                        (no N: the next exercise you have not solved)
   watch [N]            verify, then again every time you save (stops when all are done)
@@ -31,6 +32,7 @@ Options:
   --manual             watch: re-verify when you press Enter instead of on save
                        (for WSL on /mnt/c, network drives: where saving is not noticed)
   --all                hint: show every hint
+  --json               list: print the progress as JSON
   --force              solution: show it even if the exercise is not solved (instructors)
   --exercises DIR      use the exercise folders in DIR instead of exercises/ (for
                        instructors grading a copy; progress is kept beside DIR)
@@ -58,7 +60,8 @@ impl Default for RunOptions {
 #[derive(Debug)]
 pub enum Command {
     Help,
-    List,
+    List { json: bool },
+    Doctor,
     Verify { exercise: Option<&'static Exercise>, options: RunOptions },
     Watch { exercise: Option<&'static Exercise>, options: RunOptions, manual: bool },
     Hint { exercise: &'static Exercise, all: bool },
@@ -89,6 +92,7 @@ struct Words {
     manual: bool,
     all: bool,
     force: bool,
+    json: bool,
     help: bool,
     /// Every flag given, to refuse those the command does not take.
     flags: Vec<String>,
@@ -123,6 +127,7 @@ fn split(args: impl IntoIterator<Item = String>) -> Result<Words, Problem> {
             "--manual" => words.manual = true,
             "--all" => words.all = true,
             "--force" => words.force = true,
+            "--json" => words.json = true,
             "--tests" => words.tests_dir = Some(PathBuf::from(value("folder")?)),
             "--exercises" => words.exercises_dir = Some(PathBuf::from(value("folder")?)),
             "--timeout" => words.timeout = Some(seconds(&value("number of seconds")?)?),
@@ -164,7 +169,11 @@ fn interpret(words: Words) -> Result<Command, Problem> {
         "help" => Command::Help,
         "list" => {
             no_more(name, rest)?;
-            Command::List
+            Command::List { json: words.json }
+        }
+        "doctor" => {
+            no_more(name, rest)?;
+            Command::Doctor
         }
         "verify" => Command::Verify { exercise: optional_exercise(name, rest)?, options },
         "watch" => Command::Watch { exercise: optional_exercise(name, rest)?, options, manual: words.manual },
@@ -175,7 +184,7 @@ fn interpret(words: Words) -> Result<Command, Problem> {
         _ => {
             return Err(Problem::usage(
                 format!("unknown command '{name}'"),
-                "the commands are list, verify, watch, hint, solution, reset and selftest (see --help)",
+                "the commands are list, doctor, verify, watch, hint, solution, reset and selftest (see --help)",
             ));
         }
     };
@@ -184,6 +193,7 @@ fn interpret(words: Words) -> Result<Command, Problem> {
         "watch" => &["--tests", "--timeout", "--manual"],
         "hint" => &["--all"],
         "solution" => &["--force"],
+        "list" => &["--json"],
         _ => &[],
     };
     only_flags(&words, name, allowed)?;
@@ -263,7 +273,9 @@ mod tests {
     #[test]
     fn understands_each_command() {
         assert!(matches!(parse_words(""), Ok(Command::Help)));
-        assert!(matches!(parse_words("list"), Ok(Command::List)));
+        assert!(matches!(parse_words("list"), Ok(Command::List { json: false })));
+        assert!(matches!(parse_words("list --json"), Ok(Command::List { json: true })));
+        assert!(matches!(parse_words("doctor"), Ok(Command::Doctor)));
         assert!(matches!(parse_words("verify"), Ok(Command::Verify { exercise: None, .. })));
         assert!(matches!(parse_words("verify mmap"), Ok(Command::Verify { exercise: Some(e), .. }) if e.number == 3));
         assert!(matches!(parse_words("watch 7 --manual"), Ok(Command::Watch { manual: true, .. })));
@@ -291,6 +303,10 @@ mod tests {
             "hint",
             "frobnicate",
             "list 3",
+            "doctor 3",
+            "doctor --bogus",
+            "doctor --json",
+            "verify --json",
             "verify --manual",
             "hint 3 --force",
             "verify --bogus",

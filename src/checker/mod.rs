@@ -14,6 +14,7 @@ mod actions;
 mod args;
 mod catalog;
 mod compile;
+mod doctor;
 mod hints;
 mod lock;
 mod progress;
@@ -64,6 +65,10 @@ pub fn main() -> ExitCode {
             print!("{}", args::HELP);
             return Ok(true);
         }
+        // The doctor looks at the machine, not the exercises: it runs anywhere.
+        if matches!(parsed.command, Command::Doctor) {
+            return doctor::doctor();
+        }
         let workbook = catalog::Workbook::locate(parsed.exercises_dir())?;
         run(parsed.command, &workbook)
     });
@@ -91,7 +96,9 @@ fn run(command: Command, workbook: &catalog::Workbook) -> Outcome {
             print!("{}", args::HELP);
             Ok(true)
         }
-        Command::List => actions::list(workbook),
+        Command::List { json: false } => actions::list(workbook),
+        Command::List { json: true } => actions::list_json(workbook),
+        Command::Doctor => doctor::doctor(),
         Command::Verify { exercise, options } => verify::verify_command(workbook, exercise, &options),
         Command::Watch { exercise, options, manual } => watch::watch(workbook, exercise, &options, manual),
         Command::Hint { exercise, all } => actions::hint(workbook, exercise, all),
