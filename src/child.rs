@@ -126,10 +126,12 @@ pub fn run_in_child(step: impl FnOnce() -> i32) -> ChildRun {
     flush_stdio();
     let (output_read, output_write) = pipe();
     let (fault_read, fault_write) = pipe();
+    let parent = nix::unistd::getpid();
     // SAFETY: the lessons are single-threaded when they fork, so the child may
     // run ordinary Rust code; it never returns into the parent's code (`_exit`).
     match unsafe { fork() }.expect("fork failed: the system may be out of processes or memory") {
         ForkResult::Child => {
+            die_with_parent(parent);
             drop((output_read, fault_read));
             prepare_child(&output_write, &fault_write);
             let status = std::panic::catch_unwind(std::panic::AssertUnwindSafe(step)).unwrap_or(101);
@@ -144,6 +146,39 @@ pub fn run_in_child(step: impl FnOnce() -> i32) -> ChildRun {
             let fault = read_fault(fault_read);
             ChildRun { pid: child.as_raw(), ending, fault, output }
         }
+    }
+}
+
+/// Ask the kernel to kill this (just forked) child with SIGKILL when its parent
+/// dies, and exit now if the parent is already gone.
+///
+/// A lesson interrupted with Ctrl-C (or `kill -INT`) dies without waiting for
+/// its children; without this, a child in the middle of a step would live on,
+/// orphaned. `parent` is the parent's pid, read *before* the fork: if the
+/// parent died between the fork and the prctl, `getppid()` is already someone
+/// else, and no death signal would ever come.
+pub fn die_with_parent(parent: Pid) {
+    // SAFETY: prctl with PR_SET_PDEATHSIG takes plain integers.
+    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
+    if nix::unistd::getppid() != parent {
+        // SAFETY: _exit ends only this child, which has nobody left to report to.
+        unsafe { libc::_exit(1) }
+    }
+}
+
+/// Make the program `command` starts die with this process, as [`die_with_parent`]
+/// does for a forked child: `kill -INT` on the lesson must not leave, say, a
+/// `sleep 30` running for half a minute.
+pub fn dies_with_this_process(command: &mut std::process::Command) -> &mut std::process::Command {
+    use std::os::unix::process::CommandExt;
+    let parent = nix::unistd::getpid();
+    // SAFETY: the closure runs in the child between fork and exec, and calls only
+    // prctl, getppid and _exit, which are async-signal-safe.
+    unsafe {
+        command.pre_exec(move || {
+            die_with_parent(parent);
+            Ok(())
+        })
     }
 }
 

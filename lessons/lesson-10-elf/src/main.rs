@@ -76,7 +76,10 @@ fn main() -> ExitCode {
 
     // ANCHOR: sleep
     lesson.step("The same for another program: sleep 30");
-    let mut sleep = Command::new("sleep").arg("30").stdin(Stdio::null()).spawn().expect("start `sleep 30`");
+    let mut command = Command::new("sleep");
+    // If this lesson is interrupted, sleep dies with it instead of lingering for 30 s.
+    workbook::child::dies_with_this_process(command.arg("30").stdin(Stdio::null()));
+    let mut sleep = command.spawn().expect("start `sleep 30`");
     let pid = sleep.id() as i32;
     // Its loader finishes (libraries mapped, RELRO protected) before sleep calls nanosleep: wait for that.
     let nanosleep = [libc::SYS_clock_nanosleep, libc::SYS_nanosleep];
