@@ -305,3 +305,63 @@ fn an_instructors_tests_run_too_and_are_proven_by_selftest() {
     let proof = workbook(&["selftest", "3", "--tests", &tests], &[]);
     assert_eq!(proof.code, Some(0), "{}{}", proof.stdout, proof.stderr);
 }
+
+#[test]
+fn watch_manual_verifies_on_enter_and_stops_on_q() {
+    let copy = Copy::new("watch-manual", &["03-mmap"]);
+    let exercises = copy.exercises();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_workbook"))
+        .args(["watch", "3", "--manual", "--exercises", &exercises])
+        .env("NO_COLOR", "1")
+        .current_dir(ROOT)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), b"\nq\n").unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert_eq!(stdout.matches("7 of 7 tests failed.").count(), 2, "{stdout}");
+    assert!(stdout.ends_with("Stopped watching.\n"), "{stdout}");
+}
+
+/// `watch` notices a save, verifies again, and moves on when the exercise passes.
+#[test]
+fn watch_verifies_again_when_the_file_is_saved() {
+    use std::io::{BufRead, BufReader, Write};
+    let copy = Copy::new("watch", &["03-mmap", "04-paging"]);
+    let exercises = copy.exercises();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_workbook"))
+        .args(["watch", "3", "--exercises", &exercises])
+        .env("NO_COLOR", "1")
+        .current_dir(ROOT)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (lines, received) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = lines.send(line);
+        }
+    });
+    let wait_for = |needle: &str| {
+        let mut seen = String::new();
+        while !seen.contains(needle) {
+            match received.recv_timeout(std::time::Duration::from_secs(60)) {
+                Ok(line) => seen.push_str(&(line + "\n")),
+                Err(_) => panic!("watch never printed {needle:?}; it printed:\n{seen}"),
+            }
+        }
+        seen
+    };
+    wait_for("Watching");
+    copy.write_source("03-mmap", &solution("03-mmap"));
+    wait_for("All 7 tests passed");
+    let moved_on = wait_for("Watching");
+    assert!(moved_on.contains("On to exercise 04"), "{moved_on}");
+    child.stdin.as_mut().unwrap().write_all(b"q\n").unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}

@@ -109,6 +109,12 @@ impl Progress {
         EXERCISES.iter().find(|e| self.record(e).verdict != Verdict::Done)
     }
 
+    /// The next exercise not done yet after `current`, going round to the start.
+    pub fn next_unsolved_after(&self, current: &Exercise) -> Option<&'static Exercise> {
+        let (before, after): (Vec<_>, Vec<_>) = EXERCISES.iter().partition(|e| e.number <= current.number);
+        after.into_iter().chain(before).find(|e| self.record(e).verdict != Verdict::Done)
+    }
+
     /// Write the file whole to a temporary name, then rename it over the old
     /// one, so that an interrupted write never leaves half a file.
     pub fn save(&self) -> Result<(), Problem> {
@@ -194,6 +200,8 @@ mod tests {
         let again = Progress::load(&path);
         assert_eq!(again.record(find_exercise("segv")).verdict, Verdict::Failing);
         assert_eq!(again.next_unsolved().map(|e| e.number), Some(1));
+        assert_eq!(again.next_unsolved_after(find_exercise("mmap")).map(|e| e.number), Some(4));
+        assert_eq!(again.next_unsolved_after(find_exercise("elf")).map(|e| e.number), Some(1));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

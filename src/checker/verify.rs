@@ -269,7 +269,7 @@ fn print_done(exercise: &Exercise, progress: &Progress, tests: usize) {
         "  Compare with the reference solution: {}",
         style::command(&format!("cargo workbook solution {}", exercise.id()))
     );
-    if let Some(next) = progress.next_unsolved() {
+    if let Some(next) = progress.next_unsolved_after(exercise) {
         println!("  Next: {}", style::command(&format!("cargo workbook verify {}", next.id())));
     }
 }

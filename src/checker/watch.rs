@@ -36,7 +36,7 @@ pub fn watch(workbook: &Workbook, exercise: Option<&'static Exercise>, options: 
     loop {
         let passed = verify::verify(workbook, exercise, options, &mut progress)?;
         if passed {
-            match progress.next_unsolved() {
+            match progress.next_unsolved_after(exercise) {
                 Some(next) => {
                     println!();
                     println!(
