@@ -129,6 +129,14 @@ fn bad_input_gets_one_error_line_a_hint_and_status_2() {
         &["hint", "3", "--force"],
         &["verify", "3", "--tests", "/nonexistent/folder"],
         &["list", "--exercises", "/nonexistent/folder"],
+        // every command, not only the common ones: reset, selftest and watch too
+        &["reset"],
+        &["reset", "99"],
+        &["reset", "3", "--all"],
+        &["selftest", "99"],
+        &["selftest", "--manual"],
+        &["watch", "0"],
+        &["solution", "3", "4"],
     ];
     for args in cases {
         let run = workbook(args, &[]);
