@@ -373,3 +373,20 @@ fn watch_verifies_again_when_the_file_is_saved() {
     child.stdin.as_mut().unwrap().write_all(b"q\n").unwrap();
     assert_eq!(child.wait().unwrap().code(), Some(0));
 }
+
+#[test]
+fn a_missing_toolchain_is_one_line_and_a_suggestion() {
+    let output = Command::new(env!("CARGO_BIN_EXE_workbook"))
+        .args(["verify", "3"])
+        .env_remove("CARGO")
+        .env("PATH", "/nonexistent")
+        .current_dir(ROOT)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(output.stdout.is_empty(), "{}", String::from_utf8_lossy(&output.stdout));
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{stderr}");
+    assert!(lines[0].starts_with("error: cannot find cargo") && lines[1].contains("rustup"), "{stderr}");
+}

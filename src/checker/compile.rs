@@ -39,18 +39,23 @@ pub fn build_harness(workbook: &Workbook, sources: &[Source], suites: &[Suite]) 
     let variants = lines(sources.iter().map(|s| (s.variant.as_str(), s.path.as_path())).collect());
     let suites = lines(suites.iter().map(|s| (s.name.as_str(), s.path.as_path())).collect());
     let colors = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let output = Command::new(cargo())
+    let output = Command::new(cargo()?)
         .args(["build", "--quiet", "--package", PACKAGE, "--message-format=json-render-diagnostics"])
         .args(["--color", if colors { "always" } else { "never" }])
         .env("WORKBOOK_VARIANTS", variants)
         .env("WORKBOOK_SUITES", suites)
+        .env("RUST_BACKTRACE", "0")
         .current_dir(&workbook.root)
         .stdin(Stdio::null())
         .output()
         .map_err(|e| cargo_missing(&e))?;
     let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if !output.status.success() && is_compile_error(&stderr) {
+        return Ok(Build::Failed(tidy_diagnostics(&stderr, workbook)));
+    }
     if !output.status.success() {
-        return Ok(Build::Failed(tidy_diagnostics(&String::from_utf8_lossy(&output.stderr), workbook)));
+        return Err(toolchain_problem(&stderr));
     }
     match executable(&stdout) {
         Some(path) => Ok(Build::Built(path)),
@@ -58,9 +63,33 @@ pub fn build_harness(workbook: &Workbook, sources: &[Source], suites: &[Suite]) 
     }
 }
 
-/// The cargo that runs us (cargo sets $CARGO for `cargo run`), else the one on PATH.
-fn cargo() -> PathBuf {
-    std::env::var_os("CARGO").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("cargo"))
+/// The cargo that runs us (cargo sets $CARGO for `cargo run`), else the one
+/// on PATH; an error that says how to get one when there is none.
+pub fn cargo() -> Result<PathBuf, Problem> {
+    if let Some(cargo) = std::env::var_os("CARGO").map(PathBuf::from)
+        && cargo.is_file()
+    {
+        return Ok(cargo);
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path).map(|dir| dir.join("cargo")).find(|cargo| cargo.is_file()).ok_or_else(|| {
+        Problem::failed("cannot find cargo, the Rust build tool, to build the tests")
+            .with_hint("install Rust with rustup (https://rustup.rs), then open a new terminal and try again")
+    })
+}
+
+/// True when cargo failed because the code did not compile (rustc said
+/// where), not because cargo or the toolchain could not run at all.
+fn is_compile_error(stderr: &str) -> bool {
+    stderr.contains("error[") || stderr.contains("--> ")
+}
+
+/// Cargo failed before compiling anything: a missing toolchain, a broken
+/// installation, a damaged Cargo.toml. Its first error line says which.
+fn toolchain_problem(stderr: &str) -> Problem {
+    let first = stderr.lines().find(|l| l.starts_with("error")).unwrap_or("(cargo printed no error)");
+    Problem::failed(format!("cargo could not build the tests: {}", first.trim_start_matches("error: ")))
+        .with_hint("check the Rust installation with `rustup show`; `rustup update` installs what is missing")
 }
 
 fn cargo_missing(error: &std::io::Error) -> Problem {

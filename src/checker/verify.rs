@@ -51,6 +51,7 @@ pub fn verify(workbook: &Workbook, exercise: &Exercise, options: &RunOptions, pr
             .with_hint(format!("`cargo workbook reset {}` puts the exercise back", exercise.id())));
     }
     let suites = suites(workbook, exercise, options)?;
+    compile::cargo()?;
     println!("{}", style::heading(&format!("Exercise {} · {}: {}", exercise.id(), exercise.name, exercise.task)));
     println!("{}", style::dim(&format!("  your code: {}", workbook.show(&source))));
     if let (Some(dir), 1) = (&options.tests_dir, suites.len()) {
