@@ -167,6 +167,10 @@ pub fn judge(run: &TestRun, workbook: &Workbook) -> Judgement {
                 reasons.push(detail.clone());
             }
         }
+        (Ending::Exited(_), Some(Record::Panic { location, message, .. })) if in_checker(location) => {
+            reasons.push(format!("the test itself could not go on: {message}"));
+            reasons.push(format!("(at {}: perhaps your code left the process in a state the test did not expect)", workbook.show(Path::new(location))));
+        }
         (Ending::Exited(_), Some(Record::Panic { location, message, .. })) => {
             reasons.push(format!("panicked: {message}"));
             reasons.push(format!("at {}", workbook.show(Path::new(location))));
@@ -190,6 +194,11 @@ pub fn judge(run: &TestRun, workbook: &Workbook) -> Judgement {
         }
     }
     if reasons.is_empty() { Judgement::Pass } else { Judgement::Fail(reasons) }
+}
+
+/// True for a place in the hidden tests or the harness, not in the learner's code.
+fn in_checker(location: &str) -> bool {
+    location.contains("checker/hidden/") || location.contains("checker/harness/")
 }
 
 fn record_pid(record: &Record) -> i32 {
