@@ -34,6 +34,9 @@ pub fn watch(workbook: &Workbook, exercise: Option<&'static Exercise>, options: 
         return Ok(true);
     };
     loop {
+        // Taken before verifying, so a save made while the tests run (or before
+        // the "Watching" line appears) still counts as a change.
+        let before_verify = snapshot(&workbook.source_dir(exercise));
         let passed = verify::verify(workbook, exercise, options, &mut progress)?;
         if passed {
             match progress.next_unsolved_after(exercise) {
@@ -57,7 +60,11 @@ pub fn watch(workbook: &Workbook, exercise: Option<&'static Exercise>, options: 
             }
         }
         print_waiting(workbook, exercise, manual);
-        let again = if manual { wait_for_enter(&keys) } else { wait_for_change(&workbook.source_dir(exercise), &keys) };
+        let again = if manual {
+            wait_for_enter(&keys)
+        } else {
+            wait_for_change(&workbook.source_dir(exercise), before_verify, &keys)
+        };
         if !again {
             println!("Stopped watching.");
             return Ok(true);
@@ -115,11 +122,10 @@ fn is_quit(line: &str) -> bool {
     matches!(line.trim(), "q" | "quit" | "exit")
 }
 
-/// Wait until a file under `dir` changes (or the learner presses Enter).
-/// True to verify again, false to stop.
-fn wait_for_change(dir: &Path, keys: &Receiver<Key>) -> bool {
+/// Wait until a file under `dir` differs from `last` (or the learner presses
+/// Enter). True to verify again, false to stop.
+fn wait_for_change(dir: &Path, mut last: Vec<(PathBuf, SystemTime, u64)>, keys: &Receiver<Key>) -> bool {
     let mut stdin_open = true;
-    let mut last = snapshot(dir);
     loop {
         if stdin_open {
             match keys.recv_timeout(POLL) {
