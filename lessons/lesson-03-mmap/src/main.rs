@@ -90,12 +90,16 @@ fn main() -> ExitCode {
     let rss_mapped = region_usage(None, region.start).expect("read smaps").expect("region in smaps").rss;
     lesson.check("Rss of the region before touching (smaps)", size(rss_mapped as usize), rss_mapped == 0);
     let vm_rss_before = status_field(None, "VmRSS").expect("read status").expect("VmRSS");
-    let faults_before = Faults::now();
-    for offset in (0..LEN).step_by(page) {
-        // SAFETY: offset < LEN, inside the mapping; volatile so the write really happens.
-        unsafe { ptr::write_volatile(memory.cast::<u8>().add(offset), 1) };
-    }
-    let faults = Faults::since(faults_before);
+    // Code is paged in on demand too: the first run of this loop could fault on
+    // its own instructions. A rehearsal on a one-page scratch mapping pages them in.
+    // SAFETY: a fresh one-page anonymous mapping, unmapped right after the rehearsal.
+    let scratch =
+        unsafe { libc::mmap(ptr::null_mut(), page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) };
+    assert_ne!(scratch, MAP_FAILED, "mmap of one page failed: {}", Errno::last());
+    touch_every_page(scratch.cast(), page, page);
+    // SAFETY: unmapping the scratch page mapped above.
+    unsafe { libc::munmap(scratch, page) };
+    let faults = touch_every_page(memory.cast(), LEN, page);
     let vm_rss_after = status_field(None, "VmRSS").expect("read status").expect("VmRSS");
     let rss_touched = region_usage(None, region.start).expect("read smaps").expect("region in smaps").rss;
     let pages = LEN / page;
@@ -223,3 +227,16 @@ fn main() -> ExitCode {
 
     lesson.finish()
 }
+
+// ANCHOR: touch_fn
+/// Write one byte into every page of `len` bytes at `start`, and count the
+/// minor faults that took.
+fn touch_every_page(start: *mut u8, len: usize, page: usize) -> Faults {
+    let before = Faults::now();
+    for offset in (0..len).step_by(page) {
+        // SAFETY: offset < len, inside the caller's mapping; volatile so the write really happens.
+        unsafe { ptr::write_volatile(start.add(offset), 1) };
+    }
+    Faults::since(before)
+}
+// ANCHOR_END: touch_fn
