@@ -65,7 +65,7 @@ fn main() -> ExitCode {
     lesson.check("its length", size(region.len()), region.len() == LEN);
     lesson.pause(
         "100 MiB is mapped but not touched",
-        &[format!("grep -A3 {:x} /proc/{}/smaps", region.start, std::process::id())],
+        &[format!("grep -A4 {:x} /proc/{}/smaps", region.start, std::process::id())],
     );
     // ANCHOR_END: map
 
