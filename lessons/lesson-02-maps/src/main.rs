@@ -177,7 +177,7 @@ fn main() -> ExitCode {
     let grown = mapped_bytes(&after) - mapped_bytes(&before);
     let expected = round_up_to_page(MIB + header);
     lesson.check("the address space grew by 1 MiB + header, in whole pages", size(grown), grown == expected);
-    let look = format!("grep -A3 {:x} /proc/{}/smaps", region.start, std::process::id());
+    let look = format!("grep -A4 {:x} /proc/{}/smaps", region.start, std::process::id());
     lesson.pause("the 1 MiB block is mapped", &[look]);
     // ANCHOR_END: mmap
 
