@@ -23,7 +23,7 @@ fn a_null_write_dies_of_sigsegv_and_says_why() {
     assert_has(out, "✓ print! then _exit: the text is lost: nothing arrived");
     assert_has(out, "✓ print! then killed by SIGKILL: the text is lost: nothing arrived");
     assert_has(out, "All 10 claims held on this machine.");
-    insta::assert_snapshot!("output", machine_settings_hidden(&normalize(out)));
+    common::lesson_snapshot!("output", machine_settings_hidden(&normalize(out)));
 }
 
 /// The shell's core limit and the system's core_pattern are this machine's settings, not the lesson's evidence.

@@ -69,5 +69,5 @@ fn tours_the_address_space_and_proves_it() {
     let grown = (1024 * 1024 + 16usize).div_ceil(page) * page; // 1 MiB plus glibc's 16-byte header, in pages
     assert_has(out, &format!("whole pages: {} KiB ({grown} bytes, {} pages)", grown / 1024, grown / page));
     assert_has(out, "All 21 claims held on this machine.");
-    insta::assert_snapshot!("output", normalize_lesson_02(&normalize(out)));
+    common::lesson_snapshot!("output", normalize_lesson_02(&normalize(out)));
 }

@@ -19,5 +19,5 @@ fn maps_100_mib_and_proves_it() {
     assert_has(out, "killed by SIGSEGV (SEGV_MAPERR at 0x");
     assert_has(out, "✓ again at the same, now taken, address: EEXIST");
     assert_has(out, "All 18 claims held on this machine.");
-    insta::assert_snapshot!("output", normalize(out));
+    common::lesson_snapshot!("output", normalize(out));
 }

@@ -83,5 +83,5 @@ fn faults_arrive_page_by_page_and_overcommit_is_explained() {
     if mode.trim() != "0" {
         name += &format!("_overcommit_{}", mode.trim());
     }
-    insta::assert_snapshot!(name, hide_machine_sizes(&normalize(out)));
+    common::lesson_snapshot!(name, hide_machine_sizes(&normalize(out)));
 }

@@ -74,5 +74,5 @@ fn four_kinds_of_mapping_and_the_end_of_a_file() {
     assert_has(out, "✓ a child that writes to it: killed by SIGSEGV (SEGV_ACCERR at 0x");
 
     assert_has(out, "All 17 claims held on this machine.");
-    insta::assert_snapshot!("output", hide_names_and_inodes(&normalize(out)));
+    common::lesson_snapshot!("output", hide_names_and_inodes(&normalize(out)));
 }

@@ -45,10 +45,10 @@ fn fork_shares_pages_until_a_write_copies_them() {
         assert_has(out, "All 23 claims held on this machine.");
         // Frame numbers change on every run; the claims above checked them.
         let frame = Regex::new(r"frame (0x[0-9a-f]+|\[ADDR\])").unwrap();
-        insta::assert_snapshot!("output_as_root", frame.replace_all(&normalize(out), "frame [PFN]"));
+        common::lesson_snapshot!("output_as_root", frame.replace_all(&normalize(out), "frame [PFN]"));
     } else {
         assert_has(out, "· physical frame numbers: hidden: they read as 0 without CAP_SYS_ADMIN");
         assert_has(out, "All 21 claims held on this machine.");
-        insta::assert_snapshot!("output", normalize(out));
+        common::lesson_snapshot!("output", normalize(out));
     }
 }

@@ -23,5 +23,5 @@ fn guard_page_and_read_only_page_fault_with_segv_accerr() {
     assert_has(out, "✓ mprotect on the same range after munmap: ENOMEM");
     assert_has(out, "✓ the stack is not executable (no x): rw-p");
     assert_has(out, "All 16 claims held on this machine.");
-    insta::assert_snapshot!("output", normalize(out));
+    common::lesson_snapshot!("output", normalize(out));
 }

@@ -46,11 +46,11 @@ fn locks_within_the_limit_and_fails_past_it() {
         assert_has(out, &format!("✓ VmLck, above the limit: {limit_and_a_page}"));
         assert_has(out, "✓ dropped CAP_IPC_LOCK with capset: ok");
         assert_has(out, "All 12 claims held on this machine.");
-        insta::assert_snapshot!("output_as_root", hide_own_limit(&normalize(out)));
+        common::lesson_snapshot!("output_as_root", hide_own_limit(&normalize(out)));
     } else {
         assert_has(out, "(CapEff bit 14): no");
         assert_has(out, "All 11 claims held on this machine.");
-        insta::assert_snapshot!("output", hide_own_limit(&normalize(out)));
+        common::lesson_snapshot!("output", hide_own_limit(&normalize(out)));
     }
 }
 

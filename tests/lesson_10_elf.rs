@@ -53,5 +53,5 @@ fn matches_elf_segments_to_the_map() {
     assert_has(out, "✓ ld.so's way: AT_PHDR − PT_PHDR's vaddr = the same bias: 0x");
     assert_has(out, "✓ sleep, killed and reaped: killed by SIGKILL, its /proc entry gone");
     assert_has(out, "All 37 claims held on this machine.");
-    insta::assert_snapshot!("output", normalize_lesson_10(&normalize(out)));
+    common::lesson_snapshot!("output", normalize_lesson_10(&normalize(out)));
 }
