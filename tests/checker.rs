@@ -5,6 +5,8 @@
 //! The hidden tests themselves are proven by `cargo workbook selftest`
 //! (solutions pass, untouched exercises and plausible wrong answers fail).
 
+mod common;
+use common::{Run, run_workbook as workbook};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -24,29 +26,6 @@ const ALL: [&str; 10] = [
     "09-smaps",
     "10-elf",
 ];
-
-struct Run {
-    stdout: String,
-    stderr: String,
-    code: Option<i32>,
-}
-
-/// Run the checker in the repository, with `env` added, colors off.
-fn workbook(args: &[&str], env: &[(&str, &str)]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_workbook"))
-        .args(args)
-        .envs(env.iter().copied())
-        .env("NO_COLOR", "1")
-        .current_dir(ROOT)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("run the workbook checker");
-    Run {
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        code: output.status.code(),
-    }
-}
 
 /// A learner's copy of some exercises: `DIR/exercises/NN-name/...` (untouched),
 /// with its own `.workbook/` state, under target/.
@@ -340,16 +319,18 @@ fn watch_verifies_again_when_the_file_is_saved() {
     use std::io::{BufRead, BufReader, Write};
     let copy = Copy::new("watch", &["03-mmap", "04-paging"]);
     let exercises = copy.exercises();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_workbook"))
-        .args(["watch", "3", "--exercises", &exercises])
-        .env("NO_COLOR", "1")
-        .current_dir(ROOT)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_workbook"))
+            .args(["watch", "3", "--exercises", &exercises])
+            .env("NO_COLOR", "1")
+            .current_dir(ROOT)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     let (lines, received) = std::sync::mpsc::channel();
-    let stdout = child.stdout.take().unwrap();
+    let stdout = child.0.stdout.take().unwrap();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
             let _ = lines.send(line);
@@ -370,8 +351,8 @@ fn watch_verifies_again_when_the_file_is_saved() {
     wait_for("All 7 tests passed");
     let moved_on = wait_for("Watching");
     assert!(moved_on.contains("On to exercise 04"), "{moved_on}");
-    child.stdin.as_mut().unwrap().write_all(b"q\n").unwrap();
-    assert_eq!(child.wait().unwrap().code(), Some(0));
+    child.0.stdin.as_mut().unwrap().write_all(b"q\n").unwrap();
+    assert_eq!(child.0.wait().unwrap().code(), Some(0));
 }
 
 #[test]
@@ -389,4 +370,15 @@ fn a_missing_toolchain_is_one_line_and_a_suggestion() {
     let lines: Vec<&str> = stderr.lines().collect();
     assert_eq!(lines.len(), 2, "{stderr}");
     assert!(lines[0].starts_with("error: cannot find cargo") && lines[1].contains("rustup"), "{stderr}");
+}
+
+/// Kills the checker a test started if the test fails half-way, so that no
+/// `workbook watch` outlives a failed test (stdin closing does not stop it).
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }

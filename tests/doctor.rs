@@ -1,31 +1,11 @@
 //! `cargo workbook doctor` and `cargo workbook list --json`, end to end: the
 //! checker's binary run as a learner or an instructor runs it.
 
+mod common;
+use common::run_workbook as workbook;
 use std::path::Path;
-use std::process::Command;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-
-struct Run {
-    stdout: String,
-    stderr: String,
-    code: Option<i32>,
-}
-
-fn workbook(args: &[&str]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_workbook"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .current_dir(ROOT)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("run the workbook checker");
-    Run {
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        code: output.status.code(),
-    }
-}
 
 /// The page size as the doctor prints it, computed here independently.
 fn page_size_words() -> String {
@@ -37,7 +17,7 @@ fn page_size_words() -> String {
 
 #[test]
 fn doctor_describes_the_machine_and_every_lesson() {
-    let run = workbook(&["doctor"]);
+    let run = workbook(&["doctor"], &[]);
     assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
     assert_eq!(run.stderr, "");
     let out = &run.stdout;
@@ -62,7 +42,7 @@ fn doctor_describes_the_machine_and_every_lesson() {
 #[test]
 fn doctor_refuses_what_it_does_not_take() {
     for args in [&["doctor", "--bogus"][..], &["doctor", "3"][..]] {
-        let run = workbook(args);
+        let run = workbook(args, &[]);
         assert_eq!(run.code, Some(2), "{args:?}: {}", run.stderr);
         assert_eq!(run.stdout, "");
         let lines: Vec<&str> = run.stderr.lines().collect();
@@ -90,7 +70,7 @@ fn list_json_gives_every_exercise_and_the_totals() {
         std::fs::copy(pristine.join(format!("{slug}.rs")), src.join("lib.rs")).unwrap();
     }
     let exercises = dir.join("exercises").display().to_string();
-    let run = workbook(&["list", "--json", "--exercises", &exercises]);
+    let run = workbook(&["list", "--json", "--exercises", &exercises], &[]);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     let json = run.stdout.trim();
     assert!(json.starts_with('{') && json.ends_with('}'), "{json}");

@@ -9,8 +9,8 @@ use std::sync::{Mutex, OnceLock};
 
 use regex_lite::Regex;
 
-/// What a lesson printed and how it ended.
-pub struct LessonRun {
+/// What a lesson (or the checker) printed and how it ended.
+pub struct Run {
     pub stdout: String,
     pub stderr: String,
     pub code: Option<i32>,
@@ -57,7 +57,7 @@ pub fn lesson_packages() -> Vec<String> {
 }
 
 /// Run a freshly built lesson with `args`, stdin closed and stdout not a terminal.
-pub fn run_lesson(package: &str, args: &[&str]) -> LessonRun {
+pub fn run_lesson(package: &str, args: &[&str]) -> Run {
     let binary = lesson_binary(package);
     let output = Command::new(&binary)
         .args(args)
@@ -65,7 +65,7 @@ pub fn run_lesson(package: &str, args: &[&str]) -> LessonRun {
         .env_remove("NO_COLOR")
         .output()
         .unwrap_or_else(|e| panic!("run {}: {e}", binary.display()));
-    LessonRun {
+    Run {
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
         code: output.status.code(),
@@ -150,3 +150,21 @@ macro_rules! lesson_snapshot {
 }
 #[allow(unused_imports)]
 pub(crate) use lesson_snapshot;
+
+/// Run the checker's own binary (what `cargo workbook` runs) in the repository,
+/// with `env` added, colors off and stdin closed.
+pub fn run_workbook(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_workbook"))
+        .args(args)
+        .envs(env.iter().copied())
+        .env("NO_COLOR", "1")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::null())
+        .output()
+        .expect("run the workbook checker");
+    Run {
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        code: output.status.code(),
+    }
+}
