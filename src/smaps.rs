@@ -93,7 +93,8 @@ fn is_header(line: &str) -> bool {
 }
 
 /// One `Vm...:` or other field of `/proc/PID/status`, such as `VmRSS` or `VmLck`,
-/// in bytes when the kernel gives it in kB, as the raw number otherwise.
+/// in bytes when the kernel gives it in kB, as the raw decimal number otherwise.
+/// The capability masks (`CapEff`, ...) are hexadecimal: see [`has_effective_capability`].
 pub fn status_field(pid: Option<i32>, name: &str) -> io::Result<Option<u64>> {
     let text = std::fs::read_to_string(proc_path(pid, "status"))?;
     Ok(status_value(&text, name))
@@ -102,6 +103,20 @@ pub fn status_field(pid: Option<i32>, name: &str) -> io::Result<Option<u64>> {
 fn status_value(status: &str, name: &str) -> Option<u64> {
     let value = status.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))?;
     kb_value(value).or_else(|| value.trim().parse().ok())
+}
+
+/// Whether capability number `bit` (from linux/capability.h: CAP_IPC_LOCK is 14)
+/// is in the effective set of process `pid` (`None`: the calling process). The
+/// `CapEff` line of /proc/PID/status is a hexadecimal bit mask.
+pub fn has_effective_capability(pid: Option<i32>, bit: u32) -> io::Result<bool> {
+    let status = std::fs::read_to_string(proc_path(pid, "status"))?;
+    capability_in(&status, bit).map_err(|why| io::Error::new(io::ErrorKind::InvalidData, why))
+}
+
+fn capability_in(status: &str, bit: u32) -> Result<bool, String> {
+    let hex = status.lines().find_map(|l| l.strip_prefix("CapEff:")).ok_or("no CapEff line in status")?;
+    let effective = u64::from_str_radix(hex.trim(), 16).map_err(|_| format!("CapEff is not hex: {hex:?}"))?;
+    Ok(effective & (1 << bit) != 0)
 }
 
 fn proc_path(pid: Option<i32>, file: &str) -> String {
@@ -169,6 +184,16 @@ VmFlags: rd wr mr mw me gd ac
         assert_eq!(status_value(status, "Threads"), Some(1));
         assert_eq!(status_value(status, "VmSwap"), None);
         assert_eq!(status_value(status, "VmRS"), None, "a prefix of a name is not the name");
+    }
+
+    #[test]
+    fn reads_capability_bits_from_the_hex_mask() {
+        let status = "Name:\tx\nCapEff:\t0000000000004000\n";
+        assert_eq!(capability_in(status, 14), Ok(true));
+        assert_eq!(capability_in(status, 12), Ok(false));
+        assert_eq!(capability_in("CapEff:\t000001ffffffffff\n", 40), Ok(true));
+        assert!(capability_in("Name:\tx\n", 14).is_err());
+        assert!(capability_in("CapEff:\tzz\n", 14).is_err());
     }
 
     #[test]

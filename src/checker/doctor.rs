@@ -6,7 +6,6 @@
 //! the day has an explanation before it happens. Nothing here may panic: a
 //! file that is missing or masked (containers, WSL) is an "unknown (why)".
 
-use std::io::Read;
 use std::process::Command;
 
 use super::Outcome;
@@ -395,11 +394,7 @@ fn rlimit(resource: libc::__rlimit_resource_t) -> Known<(u64, u64)> {
 
 /// Whether capability `bit` is in this process's effective set (CapEff, hex).
 fn has_capability(bit: u32) -> Known<bool> {
-    let status = std::fs::read_to_string("/proc/self/status").map_err(|e| format!("/proc/self/status: {e}"))?;
-    let hex =
-        status.lines().find_map(|line| line.strip_prefix("CapEff:")).ok_or("no CapEff line in /proc/self/status")?;
-    let effective = u64::from_str_radix(hex.trim(), 16).map_err(|_| format!("CapEff is not hex: {hex:?}"))?;
-    Ok(effective & (1 << bit) != 0)
+    workbook::smaps::has_effective_capability(None, bit).map_err(|e| format!("/proc/self/status: {e}"))
 }
 
 /// A private anonymous mapping of one page, unmapped when dropped.
@@ -429,19 +424,15 @@ impl Drop for OnePage {
     }
 }
 
-/// Touch a page and read its pagemap entry: a non-zero frame number (bits
-/// 0-54) means this process may see physical frames.
+/// Touch a page and read its pagemap entry: a frame number means this process
+/// may see physical frames (without CAP_SYS_ADMIN they read as 0).
 fn frames_readable(page: usize) -> Known<bool> {
     let mapping = OnePage::map(page)?;
     // SAFETY: the first byte of our own writable mapping; volatile so the page really arrives.
     unsafe { std::ptr::write_volatile(mapping.address.cast::<u8>(), 1) };
-    let offset = (mapping.address as u64 / page as u64) * 8;
-    let mut file = std::fs::File::open("/proc/self/pagemap").map_err(|e| format!("/proc/self/pagemap: {e}"))?;
-    let mut entry = [0u8; 8];
-    std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(offset))
-        .and_then(|_| file.read_exact(&mut entry))
-        .map_err(|e| format!("/proc/self/pagemap: {e}"))?;
-    Ok(u64::from_le_bytes(entry) & ((1 << 55) - 1) != 0)
+    let entry =
+        workbook::pagemap::entry(None, mapping.address as usize).map_err(|e| format!("/proc/self/pagemap: {e}"))?;
+    Ok(entry.frame().is_some())
 }
 
 /// Name a fresh mapping with prctl(PR_SET_VMA_ANON_NAME) and look for

@@ -14,7 +14,7 @@ use nix::sys::wait::waitpid;
 use nix::unistd::{ForkResult, fork, pipe};
 use workbook::child::{Ending, flush_stdio, run_in_child};
 use workbook::maps::Snapshot;
-use workbook::smaps::{region_usage, status_field};
+use workbook::smaps::{has_effective_capability, region_usage, status_field};
 use workbook::sys::page_size;
 use workbook::{Lesson, size};
 
@@ -181,10 +181,7 @@ const CAP_IPC_LOCK: u32 = 14;
 /// Whether CAP_IPC_LOCK is in this process's effective set: the `CapEff` line of
 /// /proc/self/status, a hexadecimal bit mask.
 fn has_cap_ipc_lock() -> bool {
-    let status = std::fs::read_to_string("/proc/self/status").expect("read /proc/self/status");
-    let hex = status.lines().find_map(|l| l.strip_prefix("CapEff:")).expect("CapEff is in status");
-    let effective = u64::from_str_radix(hex.trim(), 16).expect("CapEff is hexadecimal");
-    effective & (1 << CAP_IPC_LOCK) != 0
+    has_effective_capability(None, CAP_IPC_LOCK).expect("read CapEff from /proc/self/status")
 }
 
 // The arguments of capget(2) and capset(2), from linux/capability.h: a header
