@@ -55,12 +55,7 @@ pub fn ensure_some<T>(value: Option<T>, property: &str) -> Result<T, Failure> {
 }
 
 /// The size of a page on this machine (never assume 4096).
-pub fn page_size() -> usize {
-    // SAFETY: sysconf only reads a value.
-    let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    assert!(size > 0, "sysconf(_SC_PAGESIZE) failed");
-    size as usize
-}
+pub use workbook::sys::page_size;
 
 /// Minor page faults of this process so far (getrusage RUSAGE_SELF).
 pub fn minor_faults() -> u64 {
@@ -163,24 +158,18 @@ impl MapsEntry {
         (self.start..self.end).contains(&addr)
     }
 
-    /// Parse one line of a maps file. The path may contain spaces.
+    /// Parse one line of a maps file, with the workbook's own parser (the one
+    /// the lessons use), flattened to the plain fields tests compare.
     pub fn parse(line: &str) -> Option<MapsEntry> {
-        let mut rest = line;
-        let mut field = || {
-            let trimmed = rest.trim_start();
-            let end = trimmed.find(' ').unwrap_or(trimmed.len());
-            let (word, after) = trimmed.split_at(end);
-            rest = after;
-            word
-        };
-        let (start, end) = field().split_once('-')?;
-        let perms = field().to_string();
-        let offset = u64::from_str_radix(field(), 16).ok()?;
-        let _device = field();
-        let inode = field().parse().ok()?;
-        let path = rest.trim_start().to_string();
-        let hex = |text: &str| usize::from_str_radix(text, 16).ok();
-        Some(MapsEntry { start: hex(start)?, end: hex(end)?, perms, offset, inode, path })
+        let region = workbook::maps::parse_line(line).ok()?;
+        Some(MapsEntry {
+            start: region.start,
+            end: region.end,
+            perms: region.perms.to_string(),
+            offset: region.offset,
+            inode: region.inode,
+            path: region.path_column(),
+        })
     }
 }
 
